@@ -1,0 +1,1 @@
+"""The release pipeline: raw Community Alignment CSV -> a Hub dataset release."""

@@ -1,0 +1,70 @@
+"""``python -m builder``: build, validate, publish and demo the release from a checkout."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from builder.errors import BuildError
+
+
+def _build(args: argparse.Namespace) -> int:
+    from builder.build import build, render_report
+
+    result = build(
+        args.source,
+        args.out,
+        report_dir=args.report_dir,
+        expected_sha256=args.sha256,
+        progress=sys.stderr.isatty(),
+    )
+    print(render_report(result.report))
+    print(f"release: {result.release}\nreport and quarantine: {result.report_dir}")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from builder import generate
+
+    return generate.main(args.rest)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m builder", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="build a release folder from the raw CSV")
+    build.add_argument(
+        "--source", required=True, help="raw CSV path, or hf://datasets/ORG/NAME[@REVISION][/FILE]"
+    )
+    build.add_argument("--out", required=True, type=Path, help="release folder to (re)write")
+    build.add_argument(
+        "--report-dir",
+        type=Path,
+        help="where the report and quarantine go (default: OUT.build beside OUT)",
+    )
+    build.add_argument(
+        "--sha256", help="expected sha256 of the raw file; the build stops if it differs"
+    )
+    build.set_defaults(run=_build)
+
+    generate = commands.add_parser(
+        "generate", help="write realistic raw data (see --help)", add_help=False
+    )
+    generate.add_argument("rest", nargs=argparse.REMAINDER)
+    generate.set_defaults(run=_generate)
+    return parser  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except BuildError as error:
+        print(f"build failed: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The build: raw CSV -> cleaned turns (streamed) -> decisions -> tables -> release + report."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from builder import card, clean, decide, raw, release, sources, tables
+from builder.errors import BuildError
+from community_alignment import __version__, schema
+
+MISSING = "_"  # partition name for rows without a release language or country
+
+
+@dataclass
+class BuildResult:
+    release: Path
+    report_dir: Path
+    report: dict = field(default_factory=dict)
+
+
+def default_report_dir(out: Path) -> Path:
+    return out.parent / f"{out.name}.build"
+
+
+def build(
+    source: str | Path,
+    out: str | Path,
+    *,
+    report_dir: str | Path | None = None,
+    expected_sha256: str | None = None,
+    block_bytes: int = raw.BLOCK_BYTES,
+    progress: bool = False,
+) -> BuildResult:
+    """Build a release folder from the raw file; the report goes beside it, never inside."""
+    out = Path(out).resolve()
+    report_dir = Path(report_dir).resolve() if report_dir else default_report_dir(out)
+    if report_dir == out or out in report_dir.parents:
+        raise BuildError(f"the report folder {report_dir} must not be inside the release {out}")
+    src = sources.resolve(source, expected_sha256=expected_sha256)
+    header = raw.check_header(src.path)
+    with release.staged(out) as root, release.staged(report_dir) as report_root:
+        work = report_root / "_work"
+        rows = _stream(src.path, header, work, block_bytes, progress)
+        decisions = decide.decide(rows)
+        outputs = _write_tables(root, work, decisions)
+        shutil.rmtree(work)
+        report = _report(src, rows, decisions, outputs)
+        card.write(root, outputs["shards"], src.provenance(), report)
+        release.write_manifest(root, src.provenance(), outputs["shards"], __version__)
+        _write_report(report_root, report, outputs["quarantine"])
+    return BuildResult(release=out, report_dir=report_dir, report=report)
+
+
+def _stream(
+    path: Path, header: list[str], work: Path, block_bytes: int, progress: bool
+) -> pl.DataFrame:
+    """Clean the raw file batch by batch; turns go to per-language/country work files."""
+    keys = []
+    for number, batch in enumerate(raw.batches(path, header, block_bytes)):
+        normalised = clean.normalise(batch)
+        keys.append(
+            normalised.select(
+                "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
+                "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
+            )
+        )  # fmt: skip
+        turns = clean.to_turns(normalised)
+        for (language, country), part in turns.partition_by(
+            ["language", "country"], as_dict=True
+        ).items():
+            folder = work / f"{language or MISSING}-{country or MISSING}"
+            folder.mkdir(parents=True, exist_ok=True)
+            part.write_parquet(folder / f"{number:06d}.parquet")
+        if progress:
+            print(f"\rread {batch['raw_row'][-1]:,} raw rows", end="", flush=True)
+    if progress:
+        print()
+    if not keys:
+        raise BuildError(f"{path}: the file has a header but no rows")
+    return pl.concat(keys)
+
+
+def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
+    shards: list[release.Shard] = []
+    quarantines = [decisions.quarantine]
+    activity = []
+    counts = Counter()
+    for folder in sorted(work.iterdir()):
+        language, country = folder.name.split("-")
+        if MISSING in (language, country):
+            continue  # rows without a language or country are all in the row quarantine
+        turns = tables.accepted_turns(
+            pl.read_parquet(folder / "*.parquet"), decisions.accepted_rows, decisions.annotators
+        )
+        if turns.is_empty():
+            continue
+        quarantines.append(tables.turn_quarantine(turns))
+        comparisons = tables.comparisons(turns)
+        pairs = tables.pairs(comparisons)
+        conversations = tables.conversations(turns)
+        for name, frame in (
+            ("comparisons", comparisons),
+            ("pairs", pairs),
+            ("conversations", conversations),
+        ):
+            if not frame.is_empty():
+                shards += release.write_shards(root, frame, name, language, country)
+        activity.append(tables.activity(turns))
+        counts["turns"] += turns.height
+        counts["turns_with_choice_recorded"] += turns["raw_choice"].is_not_null().sum()
+        counts["turns_without_choice"] += turns["raw_choice"].is_null().sum()
+        counts["comparisons_with_incomplete_context"] += comparisons.filter(
+            ~pl.col("context_complete")
+        ).height
+        counts["comparisons"] += comparisons.height
+        counts["pairs"] += pairs.height
+        counts["conversations"] += conversations.height
+    annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
+    if annotators is not None:
+        for (country,), part in annotators.partition_by("country", as_dict=True).items():
+            shards += release.write_shards(root, part, "annotators", None, country)
+        counts["annotators"] = annotators.height
+    return {
+        "shards": shards,
+        "quarantine": pl.concat(quarantines).sort("raw_row", "turn", nulls_last=False),
+        "counts": dict(counts),
+    }
+
+
+def _report(
+    src: sources.Source, rows: pl.DataFrame, decisions: decide.Decisions, outputs: dict
+) -> dict:
+    """The books: every raw row and every recorded choice is released or has a reason."""
+    counts = {k: int(v) for k, v in outputs["counts"].items()}
+    quarantine = outputs["quarantine"]
+    row_quarantine = quarantine.filter(pl.col("turn").is_null())
+    turn_quarantine = quarantine.filter(pl.col("turn").is_not_null())
+    raw_rows = rows.height
+    books = {
+        "raw_rows": raw_rows,
+        "duplicate_rows_dropped": decisions.duplicate_rows.height,
+        "rows_quarantined": row_quarantine.height,
+        "conversations_released": counts.get("conversations", 0),
+        "turns_with_choice_recorded": counts.get("turns_with_choice_recorded", 0),
+        "comparisons": counts.get("comparisons", 0),
+        "turns_quarantined": turn_quarantine.height,
+    }
+    checks = {
+        "raw rows = released conversations + quarantined rows + dropped duplicates": raw_rows
+        == books["conversations_released"]
+        + books["rows_quarantined"]
+        + books["duplicate_rows_dropped"],
+        "turns with a recorded choice = comparisons + quarantined turns": books[
+            "turns_with_choice_recorded"
+        ]
+        == books["comparisons"] + books["turns_quarantined"],
+    }
+    report = {
+        "source": src.provenance(),
+        "builder_version": __version__,
+        "books": books,
+        "checks": checks,
+        "counts": counts,
+        "quarantine_reasons": dict(sorted(Counter(quarantine["reason"].to_list()).items())),
+        "demographic_overrides": decisions.overrides.to_dicts(),
+        "pairs_left_out": {
+            "comparisons_with_incomplete_context": counts.get(
+                "comparisons_with_incomplete_context", 0
+            ),
+        },
+    }
+    if not all(checks.values()):
+        failed = [name for name, ok in checks.items() if not ok]
+        raise BuildError(f"the build's books do not balance: {failed}; report: {json.dumps(books)}")
+    return report
+
+
+def _write_report(folder: Path, report: dict, quarantine: pl.DataFrame) -> None:
+    (folder / "report.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    quarantine.write_parquet(folder / "quarantine.parquet")
+    (folder / "report.md").write_text(render_report(report), encoding="utf-8")
+
+
+def render_report(report: dict) -> str:
+    lines = [
+        "# Build report",
+        "",
+        f"Source: `{report['source']['origin']}` (sha256 `{report['source']['sha256']}`)",
+        "",
+    ]
+    lines += ["## Books", "", "| count | value |", "|---|---:|"]
+    lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in report["books"].items()]
+    lines += ["", "## Checks", ""]
+    lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in report["checks"].items()]
+    lines += ["", "## Quarantine reasons", "", "| reason | entries | meaning |", "|---|---:|---|"]
+    meanings = schema.load("release")["quarantine_reasons"]
+    lines += [
+        f"| {r} | {n:,} | {meanings.get(r, '')} |" for r, n in report["quarantine_reasons"].items()
+    ]
+    overrides = report["demographic_overrides"]
+    lines += ["", f"## Demographic overrides ({len(overrides)})", ""]
+    if overrides:
+        lines += ["| annotator | field | kept | overridden | rows |", "|---|---|---|---|---:|"]
+        lines += [
+            f"| {o['annotator_id']} | {o['field']} | {o['value_kept']} | {o['value_overridden']} | {o['rows']} |"
+            for o in overrides
+        ]
+    left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
+    lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
+    return "\n".join(lines)

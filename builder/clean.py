@@ -1,0 +1,224 @@
+"""Normalise one batch of raw rows and turn it from wide (a conversation) to long (its turns).
+
+Everything here depends on one row alone, so it runs batch by batch while the file streams.
+Decisions that need all rows (duplicates, annotator consistency) are taken in ``decide``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import langcodes
+import polars as pl
+
+from community_alignment import schema
+from community_alignment.hashing import fold_of, stable_id
+
+MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
+LETTERS = [str(c) for c in schema.codes("choice")]
+FLAGS = ["is_pregenerated_first_prompt", "in_balanced_subset", "in_balanced_subset_10"]
+CONVERSATION_FIELDS = [
+    "raw_row", "conversation_id", "annotator_id", "language", "country", *FLAGS, "wave",
+    *schema.demographics(), "first_prompt_id", "fold", "row_hash", "row_problem", "row_detail",
+]  # fmt: skip
+TURN_FIELDS = [
+    "turn", "exists", "prompt", "responses", "raw_choice", "choice", "explanation",
+    "turn_problem", "context", "context_complete", "item_id",
+]  # fmt: skip
+
+
+def turn_column(prefix: str, field: str) -> str:
+    return f"{prefix}_turn_{field}"
+
+
+@cache
+def language_code(raw: str) -> str | None:
+    """BCP-47 language of a raw ``assigned_lang`` value, or None when it is not a release language.
+
+    >>> language_code("EN"), language_code("pt-BR"), language_code("de")
+    ('en', 'pt', None)
+    """
+    try:
+        tag = langcodes.standardize_tag(raw.strip())
+    except (ValueError, LookupError):
+        return None
+    language = langcodes.Language.get(tag).language
+    return language if language in schema.codes("languages") else None
+
+
+def raw_to_code(vocabulary: str) -> dict[str, object]:
+    """The vocabulary's raw spellings mapped to release codes."""
+    mapping = {}
+    for value in schema.vocabulary(vocabulary)["values"]:
+        raws = value["raw"] if isinstance(value["raw"], list) else [value["raw"]]
+        mapping.update({raw: value["code"] for raw in raws})
+    return mapping
+
+
+def _code(expr: pl.Expr, mapping: dict, dtype: pl.DataType) -> pl.Expr:
+    return expr.str.strip_chars().replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def _demographic(column: str) -> pl.Expr:
+    """A demographic answer in the schema's spelling (curly apostrophes folded into straight)."""
+    aliases = schema.vocabulary(column).get("aliases", {})
+    if not aliases:
+        return pl.col(column)
+    return pl.col(column).replace(list(aliases), list(aliases.values()))
+
+
+def normalise(frame: pl.DataFrame) -> pl.DataFrame:
+    """NFC text, missing markers to null, codes for language, country, flags and wave."""
+    text_columns = [c for c in schema.raw_column_names() if c in frame.columns]
+    markers = schema.load("vocabularies")["missing_markers"]
+    frame = frame.with_columns(pl.struct(text_columns).hash().alias("row_hash")).with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(markers))
+        .then(None)
+        .otherwise(pl.col(c).str.normalize("NFC"))
+        .alias(c)
+        for c in text_columns
+    )
+    languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
+    booleans = raw_to_code("booleans")
+    waves = {str(w): w for w in schema.codes("wave")}
+    return frame.with_columns(
+        pl.col("conversation_id").str.strip_chars(),
+        pl.col("annotator_id").str.strip_chars(),
+        _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
+        _code(
+            pl.col("annotator_country").str.to_lowercase(), raw_to_code("countries"), pl.String
+        ).alias("country"),
+        *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
+        _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
+        *(_demographic(c) for c in schema.demographics()),
+    ).with_columns(_row_problem())
+
+
+def _row_problem() -> list[pl.Expr]:
+    """The first row-level reason to quarantine, with a detail naming the offending value."""
+
+    def said(column: str) -> pl.Expr:
+        return pl.format(f"{column} is '{{}}'", pl.col(column).fill_null(""))
+
+    checks = [
+        ("missing_id", pl.col("conversation_id").is_null() | pl.col("annotator_id").is_null(),
+         pl.lit("conversation_id or annotator_id is empty")),
+        ("unknown_language", pl.col("language").is_null(), said("assigned_lang")),
+        ("unknown_country", pl.col("country").is_null(), said("annotator_country")),
+        *(("invalid_flag", pl.col(f"{c}_code").is_null(), said(c)) for c in [*FLAGS, "wave"]),
+    ]  # fmt: skip
+    reason = pl.lit(None, dtype=pl.String)
+    detail = pl.lit(None, dtype=pl.String)
+    for code, failed, message in reversed(checks):
+        reason = pl.when(failed).then(pl.lit(code)).otherwise(reason)
+        detail = pl.when(failed).then(message).otherwise(detail)
+    return [reason.alias("row_problem"), detail.alias("row_detail")]
+
+
+def _turn_expressions(number: int, prefix: str) -> dict[str, pl.Expr]:
+    """Per-turn values of turn ``number``, from its raw columns."""
+    junk = "|".join(re.escape(j) for j in schema.load("vocabularies")["response_junk"])
+    responses = [
+        pl.col(turn_column(prefix, f"response_{letter}"))
+        .str.replace_all(rf"\s*(?:{junk})", "")
+        .pipe(lambda e: pl.when(e == "").then(None).otherwise(e))
+        for letter in LETTERS
+    ]
+    prompt = pl.col(turn_column(prefix, "prompt"))
+    raw_choice = pl.col(turn_column(prefix, "preferred_response"))
+    choice = _code(raw_choice, raw_to_code("choice"), pl.String)
+    index = choice.replace_strict(
+        LETTERS, list(range(len(LETTERS))), default=None, return_dtype=pl.Int64
+    )
+    chosen = pl.concat_list(responses).list.get(index, null_on_oob=True)
+    problem = (
+        pl.when(raw_choice.is_not_null() & choice.is_null()).then(pl.lit("invalid_choice"))
+        .when(choice.is_not_null() & prompt.is_null()).then(pl.lit("choice_without_prompt"))
+        .when(choice.is_not_null() & chosen.is_null()).then(pl.lit("chosen_response_missing"))
+    )  # fmt: skip
+    explanation = pl.col(turn_column(prefix, "feedback"))
+    exists = pl.any_horizontal(
+        [e.is_not_null() for e in (prompt, raw_choice, explanation, *responses)]
+    )
+    return {
+        "exists": exists,
+        "prompt": prompt,
+        "responses": pl.concat_list(responses),
+        "raw_choice": raw_choice,
+        "choice": pl.when(problem.is_null()).then(index),
+        "chosen": pl.when(problem.is_null()).then(chosen),
+        "explanation": explanation,
+        "turn_problem": problem,
+    }
+
+
+def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per present turn, with its context, flags and ids; conversation fields repeated."""
+    turns = schema.turn_prefixes()
+    wide = frame.with_columns(
+        *(pl.col(f"{c}_code").alias(c) for c in FLAGS),
+        pl.col("wave_code").alias("wave"),
+        pl.col(turn_column(turns[0][1], "prompt"))
+        .map_elements(lambda text: stable_id([text]), return_dtype=pl.String)
+        .alias("first_prompt_id"),
+        pl.col("annotator_id")
+        .map_elements(fold_of, return_dtype=pl.Int64)
+        .cast(pl.Int8)
+        .alias("fold"),
+        *(
+            expr.alias(f"t{number}_{name}")
+            for number, prefix in turns
+            for name, expr in _turn_expressions(number, prefix).items()
+        ),
+    )
+    pieces = []
+    for position, (number, _) in enumerate(turns):
+        earlier = [n for n, _ in turns[:position]]
+        context_messages = [
+            pl.struct(role=pl.lit(role), content=pl.col(f"t{n}_{field}"))
+            for n in earlier
+            for role, field in (("user", "prompt"), ("assistant", "chosen"))
+        ]
+        context = (
+            pl.concat_list(context_messages).list.eval(
+                pl.element().filter(pl.element().struct.field("content").is_not_null())
+            )
+            if context_messages
+            else pl.lit([], dtype=pl.List(MESSAGE))
+        )
+        complete = pl.all_horizontal(
+            [pl.lit(True)]
+            + [
+                pl.col(f"t{n}_prompt").is_not_null() & pl.col(f"t{n}_chosen").is_not_null()
+                for n in earlier
+            ]
+        )
+        pieces.append(
+            wide.select(
+                *CONVERSATION_FIELDS,
+                pl.lit(number, dtype=pl.Int8).alias("turn"),
+                *(pl.col(f"t{number}_{name}").alias(name) for name in (
+                    "exists", "prompt", "responses", "raw_choice", "choice", "explanation",
+                    "turn_problem",
+                )),
+                context.alias("context"),
+                complete.alias("context_complete"),
+            ).filter(pl.col("exists"))
+        )  # fmt: skip
+    long = pl.concat(pieces)
+    item_ids = [
+        stable_id(
+            [field for message in context for field in (message["role"], message["content"])]
+            + [prompt, *responses]
+        )
+        for context, prompt, responses in zip(
+            long["context"].to_list(),
+            long["prompt"].to_list(),
+            long["responses"].to_list(),
+            strict=True,
+        )
+    ]
+    return long.with_columns(pl.Series("item_id", item_ids, dtype=pl.String)).select(
+        *CONVERSATION_FIELDS, *TURN_FIELDS
+    )

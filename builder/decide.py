@@ -1,0 +1,116 @@
+"""Decisions that need every row: duplicates, annotator consistency, demographic consensus.
+
+They run on a small frame of keys and demographics (one row per raw row, no text), so the
+whole file never has to be in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from community_alignment import schema
+
+QUARANTINE_SCHEMA = {
+    "raw_row": pl.Int64,
+    "conversation_id": pl.String,
+    "annotator_id": pl.String,
+    "turn": pl.Int8,
+    "reason": pl.String,
+    "detail": pl.String,
+}
+
+
+@dataclass
+class Decisions:
+    accepted_rows: pl.DataFrame  # raw_row of every row released
+    quarantine: pl.DataFrame  # row-level quarantine entries (QUARANTINE_SCHEMA)
+    duplicate_rows: pl.DataFrame  # exact duplicates dropped: raw_row, conversation_id, kept_row
+    annotators: pl.DataFrame  # annotator_id, country, wave, languages, consensus demographics
+    overrides: pl.DataFrame  # annotator_id, field, value_kept, value_overridden, rows
+
+
+def _quarantine(frame: pl.DataFrame, reason: str | pl.Expr, detail: pl.Expr) -> pl.DataFrame:
+    reason = pl.lit(reason) if isinstance(reason, str) else reason
+    return frame.select(
+        "raw_row", "conversation_id", "annotator_id",
+        pl.lit(None, dtype=pl.Int8).alias("turn"), reason.alias("reason"), detail.alias("detail"),
+    ).cast(QUARANTINE_SCHEMA)  # fmt: skip
+
+
+def decide(rows: pl.DataFrame) -> Decisions:
+    """Split raw rows into accepted and quarantined, and settle each annotator's demographics."""
+    rows = rows.sort("raw_row")
+    by_id = rows.filter(pl.col("conversation_id").is_not_null()).with_columns(
+        pl.col("row_hash").n_unique().over("conversation_id").alias("versions"),
+        pl.col("raw_row").min().over("conversation_id").alias("kept_row"),
+    )
+    conflicting = by_id.filter(pl.col("versions") > 1)
+    duplicates = by_id.filter((pl.col("versions") == 1) & (pl.col("raw_row") != pl.col("kept_row")))
+    remaining = rows.join(conflicting.select("raw_row"), on="raw_row", how="anti").join(
+        duplicates.select("raw_row"), on="raw_row", how="anti"
+    )
+    bad_rows = remaining.filter(pl.col("row_problem").is_not_null())
+    remaining = remaining.filter(pl.col("row_problem").is_null())
+    countries = remaining.group_by("annotator_id").agg(pl.col("country").unique().sort())
+    split_annotators = countries.filter(pl.col("country").list.len() > 1)
+    country_conflicts = remaining.join(
+        split_annotators.rename({"country": "countries"}), on="annotator_id"
+    )
+    accepted = remaining.join(split_annotators, on="annotator_id", how="anti")
+    quarantine = pl.concat([
+        _quarantine(conflicting, "conflicting_duplicate_conversation",
+                    pl.format("{} rows share this conversation_id with different content",
+                              pl.len().over("conversation_id"))),
+        _quarantine(bad_rows, pl.col("row_problem"), pl.col("row_detail")),
+        _quarantine(country_conflicts, "annotator_country_conflict",
+                    pl.format("annotator's rows name countries {}",
+                              pl.col("countries").list.join(", "))),
+    ]).sort("raw_row")  # fmt: skip
+    annotators, overrides = _annotators(accepted)
+    return Decisions(
+        accepted_rows=accepted.select("raw_row"),
+        quarantine=quarantine,
+        duplicate_rows=duplicates.select("raw_row", "conversation_id", "kept_row"),
+        annotators=annotators,
+        overrides=overrides,
+    )
+
+
+def _annotators(accepted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One row per annotator: the most frequent non-null answer of each demographic field wins
+    (ties go to the alphabetically first answer), and every overridden answer is listed."""
+    fields = [*schema.demographics(), "wave"]
+    consensus = accepted.group_by("annotator_id").agg(
+        pl.col("country").first(),
+        pl.col("language").unique().sort().alias("languages"),
+    )
+    overrides = []
+    for field in fields:
+        counts = (
+            accepted.filter(pl.col(field).is_not_null())
+            .group_by("annotator_id", field)
+            .agg(pl.len().alias("rows"))
+            .sort(["annotator_id", "rows", field], descending=[False, True, False])
+        )
+        winner = (
+            counts.group_by("annotator_id", maintain_order=True)
+            .first()
+            .select("annotator_id", pl.col(field).alias("value_kept"))
+        )
+        consensus = consensus.join(
+            winner.rename({"value_kept": field}), on="annotator_id", how="left"
+        )
+        overrides.append(
+            counts.join(winner, on="annotator_id")
+            .filter(pl.col(field) != pl.col("value_kept"))
+            .select(
+                "annotator_id",
+                pl.lit(field).alias("field"),
+                pl.col("value_kept").cast(pl.String),
+                pl.col(field).cast(pl.String).alias("value_overridden"),
+                pl.col("rows").cast(pl.Int64),
+            )
+        )
+    return consensus.sort("annotator_id"), pl.concat(overrides).sort("annotator_id", "field")

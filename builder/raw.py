@@ -1,0 +1,111 @@
+"""Scan the raw CSV in batches with an explicit all-text schema; check its structure.
+
+A file that cannot be read as the raw layout stops the build with the file, line and column:
+a missing column, a record with the wrong number of fields (a ragged or truncated file), an
+unterminated quote, or bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from builder.errors import BuildError
+from community_alignment import schema
+
+ROW_NUMBER = "raw_row"  # 1-based record number in the raw file, header excluded
+BLOCK_BYTES = 16 << 20
+
+
+def read_header(path: Path) -> list[str]:
+    """The header's column names, NFC-normalised; a BOM is ignored."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError as error:
+        raise BuildError(f"{path}: line 1: the header is not UTF-8 ({error.reason})") from error
+    if not header:
+        raise BuildError(f"{path}: the file is empty; expected a CSV header on line 1")
+    return [unicodedata.normalize("NFC", name.strip()) for name in header]
+
+
+def check_header(path: Path) -> list[str]:
+    """Check every raw column is present; return the header. Extra columns are allowed."""
+    header = read_header(path)
+    expected = schema.raw_column_names()
+    missing = [name for name in expected if name not in header]
+    if missing:
+        positions = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise BuildError(
+            f"{path}: line 1: the header lacks {len(missing)} required column(s): {positions}. "
+            "Is this the Community Alignment raw CSV (v1.1 layout)?"
+        )
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise BuildError(f"{path}: line 1: column(s) named twice in the header: {duplicated}")
+    return header
+
+
+def batches(
+    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES
+) -> Iterator[pl.DataFrame]:
+    """Stream the raw file as polars frames of text columns, each with its record numbers."""
+    options = dict(
+        read_options=pacsv.ReadOptions(
+            column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
+        ),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types={name: pa.string() for name in header},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    rows_seen = 0
+    try:
+        reader = pacsv.open_csv(path, **options)
+        for batch in reader:
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            yield frame.with_row_index(ROW_NUMBER, offset=rows_seen + 1).with_columns(
+                pl.col(ROW_NUMBER).cast(pl.Int64)
+            )
+            rows_seen += batch.num_rows
+    except pa.ArrowInvalid as error:
+        raise BuildError(
+            f"{path}: {locate_problem(path, len(header))} (reader said: {error})"
+        ) from error
+
+
+def locate_problem(path: Path, columns: int) -> str:
+    """Find the first unreadable place of a file the fast reader rejected, for the message."""
+    with open(path, "rb") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return (
+                    f"line {line_number}, byte {error.start + 1}: not UTF-8 "
+                    f"(byte 0x{line[error.start]:02x}); re-encode the file as UTF-8"
+                )
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, strict=True)
+        try:
+            next(reader, None)
+            for number, record in enumerate(reader, start=1):
+                if len(record) != columns:
+                    return (
+                        f"line {reader.line_num} (record {number}): {len(record)} fields, "
+                        f"expected {columns}; the file is ragged or truncated"
+                    )
+        except csv.Error as error:
+            return f"line {reader.line_num}: {error}; the file is truncated or badly quoted"
+    return "the file could not be parsed as CSV"

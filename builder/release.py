@@ -1,0 +1,126 @@
+"""Write release files: Parquet shards the Hub likes, the manifest, and the atomic swap.
+
+Parquet is written with pyarrow: the table's Arrow schema from ``schema/`` (which carries the
+``datasets`` features), zstd, content-defined chunking (so a rebuild uploads only changed
+pages), a page index, and row groups small enough for the dataset viewer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from community_alignment import schema
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Shard:
+    path: str  # relative to the release root, with forward slashes
+    table: str
+    language: str | None
+    country: str
+    rows: int
+    arrow_bytes: int
+
+
+def shard_folder(table: str, language: str | None) -> str:
+    return f"data/{table}" if language is None else f"data/{table}/{language}"
+
+
+def write_shards(
+    root: Path, frame: pl.DataFrame, table: str, language: str | None, country: str
+) -> list[Shard]:
+    """Write one language/country part of a table as NNNNN-of-NNNNN Parquet shards."""
+    spec = schema.table(table)
+    arrow = frame.to_arrow().cast(schema.arrow_schema(table))
+    count = max(1, math.ceil(arrow.num_rows / spec["rows_per_shard"]))
+    folder = root / shard_folder(table, language)
+    folder.mkdir(parents=True, exist_ok=True)
+    shards = []
+    for index in range(count):
+        part = arrow.slice(index * spec["rows_per_shard"], spec["rows_per_shard"])
+        name = f"{country}-{index:05d}-of-{count:05d}.parquet"
+        pq.write_table(
+            part,
+            folder / name,
+            row_group_size=spec["rows_per_row_group"],
+            compression="zstd",
+            write_page_index=True,
+            use_content_defined_chunking=True,
+        )
+        shards.append(
+            Shard(
+                path=f"{shard_folder(table, language)}/{name}",
+                table=table,
+                language=language,
+                country=country,
+                rows=part.num_rows,
+                arrow_bytes=part.nbytes,
+            )
+        )
+    return shards
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(root: Path, source: dict, shards: list[Shard], builder_version: str) -> dict:
+    """What the release is made of: the source file's provenance and every file's checksum."""
+    files = {
+        shard.path: {"rows": shard.rows, "sha256": file_sha256(root / shard.path)}
+        for shard in sorted(shards, key=lambda s: s.path)
+    }
+    for extra in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
+        relative = extra.relative_to(root).as_posix()
+        files.setdefault(relative, {"sha256": file_sha256(extra)})
+    manifest = {
+        "builder_version": builder_version,
+        "source": source,
+        "files": dict(sorted(files.items())),
+    }
+    (root / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return manifest
+
+
+@contextmanager
+def staged(final: Path) -> Iterator[Path]:
+    """A temporary sibling of ``final`` that replaces it only if the block completes.
+
+    A build killed half-way leaves the previous ``final`` untouched; the stale temporary folder
+    is removed by the next build.
+    """
+    final = final.resolve()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    temporary = final.parent / f".{final.name}.tmp-{os.getpid()}"
+    temporary.mkdir()
+    try:
+        yield temporary
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    previous = final.parent / f".{final.name}.old-{os.getpid()}"
+    if final.exists():
+        final.rename(previous)
+    temporary.rename(final)
+    shutil.rmtree(previous, ignore_errors=True)

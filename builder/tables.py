@@ -1,0 +1,116 @@
+"""Wide to long: the release tables of one language and country, from its cleaned turns."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from builder.clean import LETTERS, MESSAGE
+from builder.decide import QUARANTINE_SCHEMA
+from community_alignment import schema
+
+
+def _message(role: str, content: pl.Expr) -> pl.Expr:
+    return pl.struct(role=pl.lit(role), content=content)
+
+
+def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    """Deterministic row order: ids in numeric order when they are numbers, then as text."""
+    keys = schema.table(table)["sort_by"]
+    numeric = [
+        pl.col(k).cast(pl.Int64, strict=False) if k.endswith("_id") else pl.col(k) for k in keys
+    ]
+    return frame.sort([*numeric, *keys], nulls_last=True).select(schema.field_names(table))
+
+
+def accepted_turns(
+    turns: pl.DataFrame, accepted_rows: pl.DataFrame, annotators: pl.DataFrame
+) -> pl.DataFrame:
+    """Turns of released rows, with each annotator's settled demographics joined in."""
+    demographics = schema.demographics()
+    return (
+        turns.join(accepted_rows, on="raw_row", how="semi")
+        .drop(demographics)
+        .join(annotators.select("annotator_id", *demographics), on="annotator_id", how="left")
+        .with_columns(
+            pl.format("{}-{}", "conversation_id", "turn").alias("comparison_id"),
+            pl.col("choice").is_not_null().alias("is_comparison"),
+        )
+    )
+
+
+def turn_quarantine(turns: pl.DataFrame) -> pl.DataFrame:
+    """Turns whose recorded choice cannot be released, each with its reason."""
+    return (
+        turns.filter(pl.col("turn_problem").is_not_null())
+        .select(
+            "raw_row", "conversation_id", "annotator_id", "turn",
+            pl.col("turn_problem").alias("reason"),
+            pl.format("preferred_response is '{}'", "raw_choice").alias("detail"),
+        )
+        .cast(QUARANTINE_SCHEMA)
+    )  # fmt: skip
+
+
+def comparisons(turns: pl.DataFrame) -> pl.DataFrame:
+    return _sorted(turns.filter(pl.col("is_comparison")), "comparisons")
+
+
+def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
+    """One TRL preference pair per present, non-chosen candidate of a complete-context comparison."""
+    positions = pl.DataFrame(
+        {"rejected_choice": list(range(len(LETTERS)))}, schema={"rejected_choice": pl.Int64}
+    )
+    chosen_text = pl.col("responses").list.get(pl.col("choice"))
+    rejected_text = pl.col("responses").list.get(pl.col("rejected_choice"))
+    frame = (
+        comparisons.filter(pl.col("context_complete"))
+        .join(positions, how="cross")
+        .filter((pl.col("rejected_choice") != pl.col("choice")) & rejected_text.is_not_null())
+        .with_columns(
+            pl.format(
+                "{}-{}", "comparison_id",
+                pl.col("rejected_choice").replace_strict(list(range(len(LETTERS))), LETTERS),
+            ).alias("pair_id"),
+            pl.concat_list(pl.col("context"), pl.concat_list(_message("user", pl.col("prompt"))))
+            .cast(pl.List(MESSAGE)).alias("prompt"),
+            pl.concat_list(_message("assistant", chosen_text)).alias("chosen"),
+            pl.concat_list(_message("assistant", rejected_text)).alias("rejected"),
+            pl.col("choice").alias("chosen_choice"),
+        )
+    )  # fmt: skip
+    return _sorted(frame, "pairs")
+
+
+def conversations(turns: pl.DataFrame) -> pl.DataFrame:
+    """One row per conversation, its turns nested in order (turns without a choice included)."""
+    turn_fields = [f["name"] for f in schema.load("release")["types"]["turn"]["struct"]]
+    nested = turns.sort("turn").with_columns(
+        pl.when(pl.col("is_comparison")).then(pl.col("comparison_id")).alias("comparison_id")
+    )
+    frame = nested.group_by("conversation_id", maintain_order=True).agg(
+        pl.exclude(turn_fields, "is_comparison").first(),
+        pl.struct(turn_fields).alias("turns"),
+        pl.len().cast(pl.Int8).alias("num_turns"),
+        pl.col("is_comparison").sum().cast(pl.Int8).alias("num_comparisons"),
+    )
+    return _sorted(frame, "conversations")
+
+
+def activity(turns: pl.DataFrame) -> pl.DataFrame:
+    """Per-annotator activity in one language/country part (summed over parts later)."""
+    return turns.group_by("annotator_id").agg(
+        pl.col("conversation_id").n_unique().alias("num_conversations"),
+        pl.col("is_comparison").sum().alias("num_comparisons"),
+        (pl.col("is_comparison") & pl.col("explanation").is_not_null()).sum()
+        .alias("num_explanations"),
+        pl.col("fold").first(),
+    )  # fmt: skip
+
+
+def annotators(consensus: pl.DataFrame, activity: pl.DataFrame) -> pl.DataFrame:
+    """Annotators with demographics settled in ``decide`` and activity over what was released."""
+    counts = ["num_conversations", "num_comparisons", "num_explanations"]
+    totals = activity.group_by("annotator_id").agg(
+        *(pl.col(c).sum().cast(pl.Int32) for c in counts), pl.col("fold").first()
+    )
+    return _sorted(consensus.join(totals, on="annotator_id", how="inner"), "annotators")

@@ -1,0 +1,32 @@
+"""The ``community-alignment`` command: analyses of a release from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="community-alignment",
+        description="Analyse a Community Alignment release (a local folder or hf://datasets/...).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    from community_alignment import agreement, describe
+
+    describe.register_cli(commands)
+    agreement.register_cli(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except (ValueError, FileNotFoundError) as error:
+        print(f"community-alignment: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Stable identifiers: sha256 over NFC-normalised text, the same on every machine and version.
+
+polars' own ``hash`` changes between versions, so ids are computed here, once, by one rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Iterable
+
+FIELD_SEPARATOR = "\x1f"  # cannot occur in the released text
+NULL_MARKER = "\x00"  # stands for a missing field, distinct from the empty string
+ID_LENGTH = 16
+
+
+def stable_id(fields: Iterable[str | None]) -> str:
+    """Hash a sequence of text fields into a 16-hex-digit id.
+
+    >>> stable_id(["What is a moral dilemma?"])
+    'b2299222fadc2dee'
+    >>> stable_id(["a", None]) != stable_id(["a", ""])
+    True
+    """
+    joined = FIELD_SEPARATOR.join(
+        NULL_MARKER if field is None else unicodedata.normalize("NFC", field) for field in fields
+    )
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:ID_LENGTH]
+
+
+def response_key(text: str) -> str:
+    """Key of one candidate response as released, used to attach labels (IW values) to it."""
+    return stable_id([text])
+
+
+def fold_of(annotator_id: str, folds: int = 10) -> int:
+    """Stable fold (0..folds-1) of an annotator, for held-out-annotator evaluation.
+
+    >>> fold_of("61571086213998")
+    9
+    """
+    digest = hashlib.sha256(unicodedata.normalize("NFC", annotator_id).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % folds
