@@ -68,6 +68,7 @@ def _stream(
             normalised.select(
                 "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
                 "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
+                clean.choices_recorded(),
             )
         )  # fmt: skip
         turns = clean.to_turns(normalised)
@@ -113,7 +114,6 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
                 shards += release.write_shards(root, frame, name, language, country)
         activity.append(tables.activity(turns))
         counts["turns"] += turns.height
-        counts["turns_with_choice_recorded"] += turns["raw_choice"].is_not_null().sum()
         counts["turns_without_choice"] += turns["raw_choice"].is_null().sum()
         counts["comparisons_with_incomplete_context"] += comparisons.filter(
             ~pl.col("context_complete")
@@ -141,25 +141,35 @@ def _report(
     quarantine = outputs["quarantine"]
     row_quarantine = quarantine.filter(pl.col("turn").is_null())
     turn_quarantine = quarantine.filter(pl.col("turn").is_not_null())
-    raw_rows = rows.height
+    def choices_in(raw_rows: pl.DataFrame) -> int:
+        return int(rows.join(raw_rows.select("raw_row"), on="raw_row")["choices_recorded"].sum())
+
     books = {
-        "raw_rows": raw_rows,
-        "duplicate_rows_dropped": decisions.duplicate_rows.height,
-        "rows_quarantined": row_quarantine.height,
+        "raw_rows": rows.height,
         "conversations_released": counts.get("conversations", 0),
-        "turns_with_choice_recorded": counts.get("turns_with_choice_recorded", 0),
+        "rows_quarantined": row_quarantine.height,
+        "duplicate_rows_dropped": decisions.duplicate_rows.height,
+        "raw_turns_with_choice": int(rows["choices_recorded"].sum()),
         "comparisons": counts.get("comparisons", 0),
         "turns_quarantined": turn_quarantine.height,
+        "choices_in_quarantined_rows": choices_in(row_quarantine),
+        "choices_in_dropped_duplicates": choices_in(decisions.duplicate_rows),
     }
     checks = {
-        "raw rows = released conversations + quarantined rows + dropped duplicates": raw_rows
-        == books["conversations_released"]
-        + books["rows_quarantined"]
-        + books["duplicate_rows_dropped"],
-        "turns with a recorded choice = comparisons + quarantined turns": books[
-            "turns_with_choice_recorded"
-        ]
-        == books["comparisons"] + books["turns_quarantined"],
+        "raw rows = released conversations + quarantined rows + dropped duplicates": (
+            books["raw_rows"]
+            == books["conversations_released"]
+            + books["rows_quarantined"]
+            + books["duplicate_rows_dropped"]
+        ),
+        "raw turns with a choice = comparisons + quarantined turns + choices in quarantined "
+        "rows + choices in dropped duplicates": (
+            books["raw_turns_with_choice"]
+            == books["comparisons"]
+            + books["turns_quarantined"]
+            + books["choices_in_quarantined_rows"]
+            + books["choices_in_dropped_duplicates"]
+        ),
     }
     report = {
         "source": src.provenance(),

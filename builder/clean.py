@@ -60,6 +60,14 @@ def _code(expr: pl.Expr, mapping: dict, dtype: pl.DataType) -> pl.Expr:
     return expr.str.strip_chars().replace_strict(mapping, default=None, return_dtype=dtype)
 
 
+def choices_recorded() -> pl.Expr:
+    """How many turns of a row have a recorded (non-empty) preferred_response."""
+    return pl.sum_horizontal(
+        pl.col(turn_column(prefix, "preferred_response")).is_not_null().cast(pl.Int32)
+        for _, prefix in schema.turn_prefixes()
+    ).alias("choices_recorded")
+
+
 def _demographic(column: str) -> pl.Expr:
     """A demographic answer in the schema's spelling (curly apostrophes folded into straight)."""
     aliases = schema.vocabulary(column).get("aliases", {})

@@ -26,11 +26,15 @@ BLOCK_BYTES = 16 << 20
 
 def read_header(path: Path) -> list[str]:
     """The header's column names, NFC-normalised; a BOM is ignored."""
+    with open(path, "rb") as handle:
+        first_line = handle.readline()
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
+        text = first_line.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise BuildError(f"{path}: line 1: the header is not UTF-8 ({error.reason})") from error
+        raise BuildError(
+            f"{path}: line 1, byte {error.start + 1}: the header is not UTF-8 ({error.reason})"
+        ) from error
+    header = next(csv.reader([text]), None)
     if not header:
         raise BuildError(f"{path}: the file is empty; expected a CSV header on line 1")
     return [unicodedata.normalize("NFC", name.strip()) for name in header]

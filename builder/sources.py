@@ -70,7 +70,7 @@ def resolve(
         path = Path(text)
         if not path.is_file():
             raise BuildError(f"source {path} does not exist or is not a file")
-        repo_id, revision, filename, origin = None, None, path.name, str(path)
+        repo_id, revision, filename, origin = None, None, path.name, path.name
     digest = sha256_of(path)
     if expected_sha256 and digest != expected_sha256.lower():
         raise BuildError(

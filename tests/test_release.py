@@ -1,0 +1,99 @@
+"""The release as users meet it: load_dataset opens every config; bytes are reproducible."""
+
+from __future__ import annotations
+
+import datasets
+import pytest
+
+from builder.build import build
+from community_alignment import schema
+from tests.conftest import raw_row, write_raw
+
+ROWS = [
+    raw_row("10", "1", turns=3),
+    raw_row("11", "1", turns=1, choices=["response_c"]),
+    raw_row("12", "2", language="hi", country="india", turns=2),
+    raw_row("13", "3", language="en", country="india", turns=4),
+    raw_row("14", "4", language="fr", country="france", turns=2, choices=["response_b", ""]),
+    raw_row("15", "5", language="pt", country="brazil", turns=2),
+    raw_row("16", "6", language="it", country="italy", turns=1),
+]
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("release")
+    return build(write_raw(folder / "raw.csv", ROWS), folder / "release").release
+
+
+def load(release, config, **kwargs):
+    return datasets.load_dataset(
+        str(release), config, verification_mode="all_checks",
+        cache_dir=str(release.parent / "hf-cache"), **kwargs,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("config", [*schema.table_names(), *schema.codes("languages")])
+def test_every_config_loads_and_each_split_holds_only_its_country(release, config, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load(release, config)
+    assert set(loaded) <= set(schema.codes("countries")) and len(loaded) > 0
+    for split, rows in loaded.items():
+        assert set(rows["country"]) == {split}
+        if config in schema.codes("languages"):
+            assert set(rows["language"]) == {config}
+
+
+def test_split_sizes_match_the_rows_built(release):
+    comparisons = load(release, "comparisons")
+    assert {k: v.num_rows for k, v in comparisons.items()} == {
+        "us": 4, "fr": 1, "it": 1, "br": 2, "in": 6,
+    }  # fmt: skip
+    assert {k: v.num_rows for k, v in load(release, "en").items()} == {"us": 4, "in": 4}
+    assert {k: v.num_rows for k, v in load(release, "hi").items()} == {"in": 2}
+
+
+def test_choice_is_a_class_label_a_to_d(release):
+    features = load(release, "comparisons", split="us").features
+    assert isinstance(features["choice"], datasets.ClassLabel)
+    assert features["choice"].names == ["a", "b", "c", "d"]
+
+
+def test_pairs_are_in_trl_conversational_form(release):
+    pairs = load(release, "pairs", split="us")
+    comparisons = load(release, "comparisons", split="us")
+    complete = [c for c in comparisons if c["context_complete"]]
+    assert pairs.num_rows == 3 * len(complete)
+    by_id = {c["comparison_id"]: c for c in complete}
+    for pair in pairs:
+        roles = [m["role"] for m in pair["prompt"]]
+        assert roles == ["user", "assistant"] * (len(roles) // 2) + ["user"]
+        assert [m["role"] for m in pair["chosen"]] == ["assistant"]
+        assert [m["role"] for m in pair["rejected"]] == ["assistant"]
+        source = by_id[pair["comparison_id"]]
+        assert pair["chosen"][0]["content"] == source["responses"][source["choice"]]
+        assert pair["rejected"][0]["content"] == source["responses"][pair["rejected_choice"]]
+        assert pair["prompt"][-1]["content"] == source["prompt"]
+
+
+def test_two_builds_of_the_same_input_are_byte_identical(tmp_path):
+    source = write_raw(tmp_path / "raw.csv", ROWS)
+    first = build(source, tmp_path / "one").release
+    second = build(source, tmp_path / "two").release
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    for relative in files:
+        assert (first / relative).read_bytes() == (second / relative).read_bytes(), relative
+
+
+def test_card_has_the_hub_metadata(release):
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(release / "README.md")
+    data = card.data.to_dict()
+    assert data["license"] == "cc-by-4.0"
+    assert data["language"] == ["en", "fr", "it", "pt", "hi"]
+    assert data["size_categories"] == ["n<1K"]
+    defaults = [c["config_name"] for c in data["configs"] if c.get("default")]
+    assert defaults == ["comparisons"]
+    assert "{{" not in card.text
