@@ -30,6 +30,12 @@ def _generate(args: argparse.Namespace) -> int:
     return generate.main(args.rest)
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from builder import demo
+
+    return demo.run(args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m builder", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("rest", nargs=argparse.REMAINDER)
     generate.set_defaults(run=_generate)
+    demo = commands.add_parser("demo", help="build, validate, load and summarise the embedded sample")
+    demo.add_argument("--out", type=Path, default=Path("release"), help="release folder (default: release/)")
+    demo.set_defaults(run=_demo)
     return parser  # fmt: skip
 
 
