@@ -46,11 +46,11 @@ def build(
     header = raw.check_header(src.path)
     with release.staged(out) as root, release.staged(report_dir) as report_root:
         work = report_root / "_work"
-        rows = _stream(src.path, header, work, block_bytes, progress)
+        rows, text = _stream(src.path, header, work, block_bytes, progress)
         decisions = decide.decide(rows)
         outputs = _write_tables(root, work, decisions)
         shutil.rmtree(work)
-        report = _report(src, rows, decisions, outputs)
+        report = _report(src, rows, decisions, outputs) | {"text": text}
         card.write(root, outputs["shards"], src.provenance(), report)
         release.write_manifest(root, src.provenance(), outputs["shards"], __version__)
         _write_report(report_root, report, outputs["quarantine"])
@@ -59,11 +59,16 @@ def build(
 
 def _stream(
     path: Path, header: list[str], work: Path, block_bytes: int, progress: bool
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, dict]:
     """Clean the raw file batch by batch; turns go to per-language/country work files."""
     keys = []
+    text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
     for number, batch in enumerate(raw.batches(path, header, block_bytes)):
-        normalised = clean.normalise(batch)
+        normalised, changed = clean.normalise(batch)
+        text["hygiene"].update(changed)
+        text["responses_cell_mismatches_by_turn"].update(
+            clean.responses_cell_mismatches(normalised)
+        )
         keys.append(
             normalised.select(
                 "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
@@ -84,7 +89,9 @@ def _stream(
         print()
     if not keys:
         raise BuildError(f"{path}: the file has a header but no rows")
-    return pl.concat(keys)
+    return pl.concat(keys), {
+        name: {str(k): v for k, v in sorted(c.items())} for name, c in text.items()
+    }
 
 
 def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
@@ -141,6 +148,7 @@ def _report(
     quarantine = outputs["quarantine"]
     row_quarantine = quarantine.filter(pl.col("turn").is_null())
     turn_quarantine = quarantine.filter(pl.col("turn").is_not_null())
+
     def choices_in(raw_rows: pl.DataFrame) -> int:
         return int(rows.join(raw_rows.select("raw_row"), on="raw_row")["choices_recorded"].sum())
 
@@ -223,6 +231,12 @@ def render_report(report: dict) -> str:
             f"| {o['annotator_id']} | {o['field']} | {o['value_kept']} | {o['value_overridden']} | {o['rows']} |"
             for o in overrides
         ]
+    text = report["text"]
+    lines += ["", "## Text hygiene (cells changed)", "", "| step | cells |", "|---|---:|"]
+    lines += [f"| {kind.replace('_', ' ')} | {n:,} |" for kind, n in text["hygiene"].items()]
+    mismatches = text["responses_cell_mismatches_by_turn"]
+    lines += ["", "`{t}_turn_responses` cells that disagree with the four response columns: "
+              + ", ".join(f"turn {t}: {n:,}" for t, n in mismatches.items())]  # fmt: skip
     left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
     lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
     return "\n".join(lines)

@@ -76,15 +76,51 @@ def _demographic(column: str) -> pl.Expr:
     return pl.col(column).replace(list(aliases), list(aliases.values()))
 
 
-def normalise(frame: pl.DataFrame) -> pl.DataFrame:
-    """NFC text, missing markers to null, codes for language, country, flags and wave."""
+CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 controls but tab and newlines, and DEL
+HYGIENE = {
+    "byte_order_mark": lambda text: text.str.contains("\ufeff", literal=True),
+    "carriage_return": lambda text: text.str.contains("\r", literal=True),
+    "control_character": lambda text: text.str.contains(CONTROL),
+}
+
+
+def _hygienic(expr: pl.Expr) -> pl.Expr:
+    """Text without BOMs, with LF line ends and no stray control characters (before NFC)."""
+    return (
+        expr.str.replace_all("\ufeff", "", literal=True)
+        .str.replace_all("\r\n", "\n", literal=True)
+        .str.replace_all("\r", "\n", literal=True)
+        .str.replace_all(CONTROL, "")
+    )
+
+
+def hygiene_counts(frame: pl.DataFrame, columns: list[str]) -> dict[str, int]:
+    """How many cells each hygiene step changes (the build report lists them)."""
+    counts = {
+        kind: pl.sum_horizontal(
+            test(pl.col(c)).fill_null(False).cast(pl.Int64) for c in columns
+        ).sum()
+        for kind, test in HYGIENE.items()
+    }
+    counts["unicode_nfc"] = pl.sum_horizontal(
+        (_hygienic(pl.col(c)).str.normalize("NFC") != _hygienic(pl.col(c))).fill_null(False)
+        .cast(pl.Int64)
+        for c in columns
+    ).sum()  # fmt: skip
+    return {kind: int(value) for kind, value in frame.select(**counts).row(0, named=True).items()}
+
+
+def normalise(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Clean text (BOM, CRLF, control characters, NFC), missing markers to null, and codes for
+    language, country, flags and wave. Returns the frame and how many cells each step changed."""
     text_columns = [c for c in schema.raw_column_names() if c in frame.columns]
     markers = schema.load("vocabularies")["missing_markers"]
+    changed = hygiene_counts(frame, text_columns)
     frame = frame.with_columns(pl.struct(text_columns).hash().alias("row_hash")).with_columns(
-        pl.when(pl.col(c).str.strip_chars().is_in(markers))
-        .then(None)
-        .otherwise(pl.col(c).str.normalize("NFC"))
-        .alias(c)
+        _hygienic(pl.col(c)).str.normalize("NFC").alias(c) for c in text_columns
+    )
+    frame = frame.with_columns(
+        pl.when(pl.col(c).str.strip_chars().is_in(markers)).then(None).otherwise(pl.col(c)).alias(c)
         for c in text_columns
     )
     languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
@@ -100,7 +136,7 @@ def normalise(frame: pl.DataFrame) -> pl.DataFrame:
         *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
         _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
         *(_demographic(c) for c in schema.demographics()),
-    ).with_columns(_row_problem())
+    ).with_columns(_row_problem()), changed
 
 
 def _row_problem() -> list[pl.Expr]:
@@ -159,6 +195,33 @@ def _turn_expressions(number: int, prefix: str) -> dict[str, pl.Expr]:
         "explanation": explanation,
         "turn_problem": problem,
     }
+
+
+RESPONSES_CELL = re.compile(
+    r"(?s)^\s*"
+    + r"\s*".join(f"# Response {letter.upper()}:\\s*(.*?)" for letter in LETTERS)
+    + r"\s*$"
+)
+
+
+def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
+    """Per turn, how many ``{t}_turn_responses`` cells disagree with the four response columns.
+
+    The four columns are what the release uses; the concatenation is only checked.
+    """
+    counts = {}
+    for number, prefix in schema.turn_prefixes():
+        parts = pl.col(turn_column(prefix, "responses")).str.extract_groups(RESPONSES_CELL.pattern)
+        columns = [pl.col(turn_column(prefix, f"response_{letter}")) for letter in LETTERS]
+        present = pl.any_horizontal(
+            c.is_not_null() for c in [*columns, pl.col(turn_column(prefix, "responses"))]
+        )
+        agree = pl.all_horizontal(
+            parts.struct.field(str(i + 1)).fill_null("") == column.fill_null("").str.strip_chars()
+            for i, column in enumerate(columns)
+        ).fill_null(False)
+        counts[number] = int(frame.select((present & ~agree).sum()).item())
+    return counts
 
 
 def to_turns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -183,3 +183,35 @@ def test_books_balance_on_a_mix_of_problems(build_rows):
     assert books["turns_quarantined"] == 1
     assert books["choices_in_quarantined_rows"] == 2
     assert books["choices_in_dropped_duplicates"] == 2
+
+
+def test_text_hygiene_is_applied_and_recorded(build_rows):
+    decomposed = "cafe\u0301"  # e + combining accent: NFC makes it one character
+    row = raw_row("1", turns=1, first_turn_prompt="Line one\r\nline two\x07",
+                  first_turn_feedback="\ufeff" + decomposed)  # fmt: skip
+    result = build_rows([row])
+    first = comparisons(result).row(0, named=True)
+    assert first["prompt"] == "Line one\nline two"
+    assert first["explanation"] == "caf\u00e9"
+    assert result.report["text"]["hygiene"] == {
+        "byte_order_mark": 1, "carriage_return": 1, "control_character": 1, "unicode_nfc": 1,
+    }  # fmt: skip
+
+
+def test_nfc_applies_to_ids_and_hashes_alike(build_rows):
+    decomposed, composed = "Cafe\u0301?", "Caf\u00e9?"
+    result = build_rows([raw_row("1", "7", turns=1, first_turn_prompt=decomposed),
+                         raw_row("2", "8", turns=1, first_turn_prompt=composed)])  # fmt: skip
+    released = comparisons(result)
+    assert released["first_prompt_id"].n_unique() == 1
+    assert released["prompt"].unique().to_list() == [composed]
+
+
+def test_responses_cell_that_disagrees_with_the_columns_is_counted_per_turn(build_rows):
+    row = raw_row("1", turns=2)
+    row["second_turn_responses"] = row["second_turn_responses"].replace("Answer C2", "Other")
+    result = build_rows([row, raw_row("2", turns=2)])
+    assert result.report["text"]["responses_cell_mismatches_by_turn"] == {
+        "1": 0, "2": 1, "3": 0, "4": 0,
+    }  # fmt: skip
+    assert "Answer C2 of 1" in comparisons(result).filter(pl.col("turn") == 2)["responses"][0]
