@@ -16,6 +16,7 @@ def _build(args: argparse.Namespace) -> int:
         args.source,
         args.out,
         report_dir=args.report_dir,
+        split=args.split,
         expected_sha256=args.sha256,
         progress=sys.stderr.isatty(),
     )
@@ -51,6 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the report and quarantine go (default: OUT.build beside OUT)",
     )
     build.add_argument(
+        "--split",
+        choices=["full", "filtered"],
+        help="v1.0 layout: which of its two files to build (default: v1.1's file, else full)",
+    )
+    build.add_argument(
         "--sha256", help="expected sha256 of the raw file; the build stops if it differs"
     )
     build.set_defaults(run=_build)
@@ -60,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("rest", nargs=argparse.REMAINDER)
     generate.set_defaults(run=_generate)
-    demo = commands.add_parser("demo", help="build, validate, load and summarise the embedded sample")
-    demo.add_argument("--out", type=Path, default=Path("release"), help="release folder (default: release/)")
+    demo = commands.add_parser(
+        "demo", help="build, validate, load and summarise the embedded sample"
+    )
+    demo.add_argument(
+        "--out", type=Path, default=Path("release"), help="release folder (default: release/)"
+    )
     demo.set_defaults(run=_demo)
     return parser  # fmt: skip
 

@@ -33,6 +33,7 @@ def build(
     out: str | Path,
     *,
     report_dir: str | Path | None = None,
+    split: str | None = None,
     expected_sha256: str | None = None,
     block_bytes: int = raw.BLOCK_BYTES,
     progress: bool = False,
@@ -42,7 +43,7 @@ def build(
     report_dir = Path(report_dir).resolve() if report_dir else default_report_dir(out)
     if report_dir == out or out in report_dir.parents:
         raise BuildError(f"the report folder {report_dir} must not be inside the release {out}")
-    src = sources.resolve(source, expected_sha256=expected_sha256)
+    src = sources.resolve(source, split=split, expected_sha256=expected_sha256)
     header = raw.check_header(src.path)
     with release.staged(out) as root, release.staged(report_dir) as report_root:
         work = report_root / "_work"
@@ -211,7 +212,9 @@ def render_report(report: dict) -> str:
     lines = [
         "# Build report",
         "",
-        f"Source: `{report['source']['origin']}` (sha256 `{report['source']['sha256']}`)",
+        f"Source: `{report['source']['origin']}` (sha256 `{report['source']['sha256']}`), "
+        f"layout {report['source']['layout']}"
+        + (f" ({report['source']['split']})" if report["source"]["split"] else ""),
         "",
     ]
     lines += ["## Books", "", "| count | value |", "|---|---:|"]

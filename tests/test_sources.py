@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from builder.sources import sha256_of
 from community_alignment import schema
 from tests.conftest import raw_row, write_raw
@@ -74,3 +76,38 @@ def test_hub_revision_missing_offline_is_a_clear_error(tmp_path):
 def test_malformed_hub_source_is_a_clear_error(tmp_path):
     done = run_builder(tmp_path, tmp_path, "hf://models/acme/ca")
     assert done.returncode == 1 and "hf://datasets/ORG/NAME" in done.stderr
+
+
+def test_v10_revision_without_a_path_falls_back_to_the_full_file(tmp_path):
+    revision = "c" * 40
+    cache, _ = prefilled_cache(tmp_path, "acme/ca", revision, "data/full_community_alignment.csv")
+    done = run_builder(tmp_path, cache, f"hf://datasets/acme/ca@{revision}")
+    assert done.returncode == 0, done.stderr
+    source = json.loads((tmp_path / "rel" / "manifest.json").read_text())["source"]
+    assert (source["layout"], source["split"]) == ("v1.0", "full")
+    assert "layout v1.0 (full)" in done.stdout
+
+
+def test_split_option_picks_the_filtered_file_of_a_local_v10_folder(tmp_path):
+    from builder.build import build
+
+    folder = tmp_path / "v10" / "data"
+    folder.mkdir(parents=True)
+    write_raw(folder / "full_community_alignment.csv", [raw_row("1"), raw_row("2")])
+    write_raw(folder / "filtered_community_alignment.csv", [raw_row("1")])
+    result = build(tmp_path / "v10", tmp_path / "rel", split="filtered")
+    assert (result.report["source"]["layout"], result.report["source"]["split"]) == (
+        "v1.0",
+        "filtered",
+    )
+    assert result.report["books"]["raw_rows"] == 1
+    full = build(tmp_path / "v10", tmp_path / "rel-full")
+    assert full.report["source"]["split"] == "full" and full.report["books"]["raw_rows"] == 2
+
+
+def test_unknown_split_is_an_error(tmp_path):
+    from builder.build import build
+    from builder.errors import BuildError
+
+    with pytest.raises(BuildError, match="unknown split"):
+        build(tmp_path, tmp_path / "rel", split="partial")
