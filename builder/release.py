@@ -106,12 +106,18 @@ def staged(final: Path) -> Iterator[Path]:
     """A temporary sibling of ``final`` that replaces it only if the block completes.
 
     A build killed half-way leaves the previous ``final`` untouched; the stale temporary folder
-    is removed by the next build.
+    is removed by the next build, which also restores the previous ``final`` if the kill fell
+    between the two renames of the swap.
     """
     final = final.resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in final.parent.glob(f".{final.name}.tmp-*"):
         shutil.rmtree(stale, ignore_errors=True)
+    for old in sorted(final.parent.glob(f".{final.name}.old-*")):
+        if not final.exists():  # killed between the two renames below: put the old one back
+            old.rename(final)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
     temporary = final.parent / f".{final.name}.tmp-{os.getpid()}"
     temporary.mkdir()
     try:
