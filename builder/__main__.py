@@ -25,12 +25,6 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from builder import generate
-
-    return generate.main(args.rest)
-
-
 def _demo(args: argparse.Namespace) -> int:
     from builder import demo
 
@@ -64,8 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser(
         "generate", help="write realistic raw data (see --help)", add_help=False
     )
-    generate.add_argument("rest", nargs=argparse.REMAINDER)
-    generate.set_defaults(run=_generate)
     demo = commands.add_parser(
         "demo", help="build, validate, load and summarise the embedded sample"
     )
@@ -77,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["generate"]:  # the generator has its own options
+        from builder import generate
+
+        return generate.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
