@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from builder import publish, validate
 from builder.errors import BuildError
 
 
@@ -17,6 +18,7 @@ def _build(args: argparse.Namespace) -> int:
         args.out,
         report_dir=args.report_dir,
         split=args.split,
+        repo_id=args.repo_id,
         expected_sha256=args.sha256,
         progress=sys.stderr.isatty(),
     )
@@ -46,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the report and quarantine go (default: OUT.build beside OUT)",
     )
     build.add_argument(
+        "--repo-id", help="Hub repo the release is for, named in the card's examples"
+    )
+    build.add_argument(
         "--split",
         choices=["full", "filtered"],
         help="v1.0 layout: which of its two files to build (default: v1.1's file, else full)",
@@ -55,9 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.set_defaults(run=_build)
 
-    generate = commands.add_parser(
-        "generate", help="write realistic raw data (see --help)", add_help=False
-    )
+    # `python -m builder generate ...` is handed to builder.generate before parsing (see main)
+    commands.add_parser("generate", help="write realistic raw data (generate --help)")
+    validate.register_cli(commands)
+    publish.register_cli(commands)
     demo = commands.add_parser(
         "demo", help="build, validate, load and summarise the embedded sample"
     )

@@ -80,6 +80,8 @@ def fields(name: str) -> list[dict[str, Any]]:
     for entry in table(name)["fields"]:
         if isinstance(entry, str):
             resolved.append({"name": entry, **shared[entry]})
+        elif "type" not in entry:  # a shared field with keys added
+            resolved.append({"name": entry["name"], **shared[entry["name"]], **entry})
         else:
             resolved.append(dict(entry))
     return resolved

@@ -1,0 +1,1802 @@
+"""Validate a release folder before it is published: card, data, contract, statistics, manifest.
+
+``validate(release)`` runs every check against a built release folder (or a Hub snapshot of one,
+``hf://datasets/ORG/NAME@REV``) and returns a :class:`ValidationReport`: one result per check,
+with the number of offending things, the first one, and a message saying what to do. The rules
+come from ``schema/`` (via :mod:`community_alignment.schema`); nothing is re-typed here.
+
+``python -m builder validate DIR [--json] [--no-load]`` prints the report and exits 0 only when
+every check holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from builder.errors import BuildError
+from community_alignment import schema
+
+GROUPS = ("card", "data", "contract", "statistics", "manifest", "loading")
+REQUIRED_CARD_FIELDS = (
+    "license",
+    "language",
+    "pretty_name",
+    "task_categories",
+    "size_categories",
+    "configs",
+)
+CARD_SPEC_FIELDS = ("license", "pretty_name", "task_categories", "tags")
+DEFAULT_CONFIG = "comparisons"
+LANGUAGE_CONFIG_TABLE = "comparisons"  # language configs are views of this table
+SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
+BAD_CONFIG_CHARACTERS = set('<>:/\\|?*"') | {" ", "\t", "\n"}
+HF_RELEASE = re.compile(r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+?)(?:@(?P<rev>.+?))?/?$")
+SHARD = re.compile(
+    r"^data/(?P<table>[^/]+)/(?:(?P<language>[^/]+)/)?"
+    r"(?P<country>[^/]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$"
+)
+README, MANIFEST = "README.md", "manifest.json"
+SHOWN = 3  # offenders named in a message besides the first
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check: ``count`` offending things, the ``first`` of them."""
+
+    check: str
+    group: str
+    ok: bool
+    count: int = 0
+    first: str | None = None
+    message: str = ""
+    skipped: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class ValidationReport:
+    release: str
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.results) and all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self.results if not r.ok]
+
+    def __getitem__(self, check: str) -> CheckResult:
+        for result in self.results:
+            if result.check == check:
+                return result
+        raise KeyError(f"no check named {check!r}; checks: {[r.check for r in self.results]}")
+
+    def to_dict(self) -> dict:
+        return {
+            "release": self.release,
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "failed": [r.check for r in self.failed],
+            "checks": [asdict(r) | {"seconds": round(r.seconds, 3)} for r in self.results],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def render(self) -> str:
+        verdict = (
+            "valid"
+            if self.ok
+            else f"INVALID: {len(self.failed)} of {len(self.results)} checks failed"
+        )
+        lines = [f"Release {self.release}: {verdict} ({self.seconds:.1f} s)"]
+        for group in GROUPS:
+            results = [r for r in self.results if r.group == group]
+            if not results:
+                continue
+            passed = sum(r.ok for r in results)
+            lines += ["", f"{group} ({passed}/{len(results)} passed)"]
+            for r in results:
+                if r.ok:
+                    lines.append(f"  ✓ {r.check}: {r.message}")
+                elif r.skipped:
+                    lines.append(f"  ✗ {r.check}: {r.message}")
+                else:
+                    lines.append(f"  ✗ {r.check} ({r.count} offending; first: {r.first})")
+                    lines.append(f"      {r.message}")
+        return "\n".join(lines) + "\n"
+
+
+# --- the release as the checks see it -------------------------------------------------------------
+
+
+@dataclass
+class DataFile:
+    """One file under ``data/``; ``table`` is None when its path is not a release shard."""
+
+    path: str
+    table: str | None = None
+    language: str | None = None
+    country: str | None = None
+    index: int | None = None
+    count: int | None = None
+    layout_error: str | None = None
+    arrow: Any = None  # pyarrow schema, None when unreadable
+    read_error: str | None = None
+    rows: int = 0
+
+    @property
+    def group(self) -> str:
+        """Folder and country: the shards of one table/language/country."""
+        return f"{self.path.rsplit('/', 1)[0]}/{self.country}"
+
+
+class Release:
+    """Lazily parsed pieces of a release folder, shared by the checks."""
+
+    def __init__(self, root: Path, ignore: Iterable[str] = ()):
+        self.root = root
+        self.ignore = set(ignore)
+        self.files = sorted(
+            p.relative_to(root).as_posix()
+            for p in root.rglob("*")
+            if p.is_file() and not self._ignored(p.relative_to(root).as_posix())
+        )
+        self._frames: dict = {}
+        self.unusable: dict[str, str] = {}  # data file -> why it cannot be read as its schema
+
+    def _ignored(self, relative: str) -> bool:
+        return any(relative == i or relative.startswith(i.rstrip("/") + "/") for i in self.ignore)
+
+    # card -----------------------------------------------------------------------------
+    @cached_property
+    def card(self) -> tuple[dict | None, str, str | None]:
+        """(front matter, body text, error)."""
+        path = self.root / README
+        if not path.is_file():
+            return None, "", f"{README} is missing"
+        from huggingface_hub import DatasetCard
+
+        try:
+            card = DatasetCard.load(path)
+            data = card.data.to_dict()
+        except Exception as error:  # noqa: BLE001 - any parse failure is the finding
+            return None, "", f"{README} front matter does not parse: {_first_line(error)}"
+        if not data:
+            return None, card.text, f"{README} has no YAML front matter"
+        return data, card.text, None
+
+    @property
+    def meta(self) -> dict:
+        return self.card[0] or {}
+
+    @cached_property
+    def configs(self) -> list[tuple[str, bool, dict[str, list[str]]]]:
+        """The card's configs as (name, default, {split: [globs]})."""
+        entries = self.meta.get("configs") or []
+        out = []
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            out.append(
+                (
+                    str(entry.get("config_name")),
+                    bool(entry.get("default")),
+                    _splits_of(entry.get("data_files")),
+                )
+            )
+        return out
+
+    @cached_property
+    def dataset_info(self) -> dict[str, dict]:
+        infos = self.meta.get("dataset_info") or []
+        if isinstance(infos, dict):
+            infos = [infos]
+        return {str(i.get("config_name", "default")): i for i in infos if isinstance(i, dict)}
+
+    def matched(self, pattern: str) -> list[str]:
+        regex = _glob_regex(pattern)
+        return [f for f in self.files if regex.match(f)]
+
+    # manifest -------------------------------------------------------------------------
+    @cached_property
+    def manifest(self) -> tuple[dict | None, str | None]:
+        path = self.root / MANIFEST
+        if not path.is_file():
+            return None, f"{MANIFEST} is missing"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            return None, f"{MANIFEST} is not valid JSON: {error}"
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+            return None, f"{MANIFEST} has no `files` mapping"
+        return manifest, None
+
+    # data -----------------------------------------------------------------------------
+    @cached_property
+    def data_files(self) -> list[DataFile]:
+        """Every Parquet file under data/, with its place parsed from the path."""
+        return [
+            _data_file(self.root, p)
+            for p in self.files
+            if p.startswith("data/") and p.endswith(".parquet")
+        ]
+
+    @cached_property
+    def shards(self) -> list[DataFile]:
+        """Data files with a release path that open as Parquet."""
+        return [f for f in self.data_files if f.table and f.arrow is not None]
+
+    def shards_of(self, table: str) -> list[DataFile]:
+        return [f for f in self.shards if f.table == table]
+
+    @cached_property
+    def rows_of(self) -> dict[str, int]:
+        return {f.path: f.rows for f in self.data_files}
+
+    @cached_property
+    def usable(self) -> dict[str, list[tuple[DataFile, pl.LazyFrame]]]:
+        """Per table, the shards that read as the schema's columns (cast when castable)."""
+        usable: dict[str, list] = {t: [] for t in schema.table_names()}
+        for f in self.shards:
+            expected = schema.arrow_schema(f.table)
+            path = self.root / f.path
+            if f.arrow.remove_metadata().equals(expected.remove_metadata()):
+                usable[f.table].append((f, pl.scan_parquet(path)))
+                continue
+            try:
+                frame = pl.read_parquet(path, columns=expected.names).cast(polars_schema(f.table))
+            except Exception as error:  # noqa: BLE001 - the file is left out and reported
+                self.unusable[f.path] = _first_line(error)
+                continue
+            usable[f.table].append((f, frame.lazy()))
+        return usable
+
+    @property
+    def has_data(self) -> bool:
+        return any(self.usable.values())
+
+    def frame(self, table: str, *columns: str) -> pl.DataFrame:
+        """Rows of a table (the named columns, or all), with ``_file`` and ``_row`` (in file)."""
+        key = (table, columns)
+        if key not in self._frames:
+            names = list(columns) or schema.field_names(table)
+            parts = [
+                lf.select(
+                    pl.lit(f.path).alias("_file"),
+                    pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+                    *names,
+                )
+                for f, lf in self.usable[table]
+            ]
+            if parts:
+                self._frames[key] = pl.concat(parts).collect()
+            else:
+                empty = pl.DataFrame(schema=polars_schema(table)).select(names)
+                self._frames[key] = empty.select(
+                    pl.lit("").alias("_file"), pl.lit(0, dtype=pl.UInt32).alias("_row"), *names
+                ).clear()
+        return self._frames[key]
+
+    @cached_property
+    def expected_configs(self) -> dict[str, dict[str, list[str]]]:
+        """config -> split -> files, as the schema and the data imply (card.py's layout)."""
+        configs: dict[str, dict[str, list[str]]] = {}
+        countries = schema.codes("countries")
+        for table in schema.table_names():
+            splits = defaultdict(list)
+            for f in self.shards_of(table):
+                splits[f.country].append(f.path)
+            if splits:
+                configs[table] = {c: sorted(splits[c]) for c in countries if c in splits}
+        for language in schema.codes("languages"):
+            splits = defaultdict(list)
+            for f in self.shards_of(LANGUAGE_CONFIG_TABLE):
+                if f.language == language:
+                    splits[f.country].append(f.path)
+            if splits:
+                configs[language] = {c: sorted(splits[c]) for c in countries if c in splits}
+        return configs
+
+    def table_rows(self, table: str) -> int:
+        return sum(f.rows for f in self.shards_of(table))
+
+    def row_label(self, table: str, row: dict) -> str:
+        id_field = id_field_of(table)
+        return f"{row['_file']} row {row['_row']} ({id_field} {row.get(id_field)!r})"
+
+
+def polars_schema(table: str) -> pl.Schema:
+    return pl.from_arrow(schema.arrow_schema(table).empty_table()).schema
+
+
+def shared_names(table: str) -> list[str]:
+    """Fields a table takes from the shared `fields:` block, so they mean the same everywhere."""
+    return [e for e in schema.table(table)["fields"] if isinstance(e, str)]
+
+
+def unique_fields(table: str) -> list[str]:
+    """Fields marked ``unique: true`` in the table's schema."""
+    return [f["name"] for f in schema.fields(table) if f.get("unique")]
+
+
+def id_field_of(table: str) -> str:
+    return next(iter(unique_fields(table)), schema.field_names(table)[0])
+
+
+def _data_file(root: Path, path: str) -> DataFile:
+    f = DataFile(path=path)
+    match = SHARD.match(path)
+    if not match:
+        f.layout_error = (
+            "path is not data/<table>/<language>/<country>-NNNNN-of-NNNNN.parquet "
+            "(annotators: data/annotators/<country>-NNNNN-of-NNNNN.parquet)"
+        )
+    else:
+        table, language, country = match["table"], match["language"], match["country"]
+        if table not in schema.table_names():
+            f.layout_error = f"table {table!r} is not one of {schema.table_names()}"
+        elif schema.table(table)["split_by_language"] and language is None:
+            f.layout_error = f"{table} files belong in a language folder data/{table}/<language>/"
+        elif not schema.table(table)["split_by_language"] and language is not None:
+            f.layout_error = f"{table} files are not split by language: data/{table}/<country>-..."
+        elif language is not None and language not in schema.codes("languages"):
+            f.layout_error = f"language folder {language!r} is not in vocabularies.yaml languages"
+        elif country not in schema.codes("countries"):
+            f.layout_error = f"country {country!r} is not in vocabularies.yaml countries"
+        else:
+            f.table, f.language, f.country = table, language, country
+            f.index, f.count = int(match["index"]), int(match["count"])
+    try:
+        metadata = pq.read_metadata(root / path)
+        f.arrow, f.rows = metadata.schema.to_arrow_schema(), metadata.num_rows
+    except Exception as error:  # noqa: BLE001 - reported by data_layout
+        f.read_error = _first_line(error)
+    return f
+
+
+def _splits_of(data_files: Any) -> dict[str, list[str]]:
+    """Normalise a config's data_files (str, list, or list of {split, path}) to split -> globs."""
+    if isinstance(data_files, str):
+        return {"train": [data_files]}
+    if isinstance(data_files, dict):
+        return {str(k): [v] if isinstance(v, str) else list(v) for k, v in data_files.items()}
+    splits: dict[str, list[str]] = defaultdict(list)
+    for item in data_files or []:
+        if isinstance(item, str):
+            splits["train"].append(item)
+        elif isinstance(item, dict):
+            paths = item.get("path", [])
+            splits[str(item.get("split", "train"))] += [paths] if isinstance(paths, str) else paths
+    return dict(splits)
+
+
+@cache
+def _glob_regex(pattern: str) -> re.Pattern:
+    """A Hub data_files glob as a regex: ``*`` stays within a folder, ``**`` crosses folders."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1 :]:
+            end = pattern.index("]", i + 1)
+            inner = pattern[i + 1 : end]
+            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+# --- the registry of checks -----------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    where: str  # the offending file, row or id
+    what: str  # what is wrong there
+
+
+@dataclass
+class Check:
+    """A registered check; its docstring's first line says what holds, its `Fix:` what to do."""
+
+    name: str
+    group: str
+    needs: tuple[str, ...]  # "card", "manifest", "data": what must be readable to run it
+    run: Callable[[Release], Iterable[Problem]]
+
+    @property
+    def holds(self) -> str:
+        return inspect.getdoc(self.run).split("\n\n")[0].replace("\n", " ")
+
+    @property
+    def fix(self) -> str:
+        text = inspect.getdoc(self.run).split("Fix:", 1)
+        return " ".join(text[1].split()) if len(text) > 1 else "rebuild the release"
+
+
+CHECKS: list[Check] = []
+
+
+def check(name: str, group: str, *, needs: tuple[str, ...] = ()):
+    """Register a check: a function yielding a Problem per offending thing, documented with what
+    holds (first line) and a `Fix:` paragraph."""
+
+    def register(function: Callable[[Release], Iterable[Problem]]):
+        if not function.__doc__ or "Fix:" not in function.__doc__:
+            raise ValueError(f"check {name} needs a docstring with a `Fix:` paragraph")
+        CHECKS.append(Check(name, group, needs, function))
+        return function
+
+    return register
+
+
+def _missing_need(release: Release, need: str) -> str | None:
+    if need == "card":
+        return release.card[2]
+    if need == "manifest":
+        return release.manifest[1]
+    if need == "data":
+        return None if release.has_data else "no data file could be read"
+    raise ValueError(f"unknown need {need!r}")
+
+
+def _run(release: Release, item: Check) -> CheckResult:
+    start = time.perf_counter()
+    for need in item.needs:
+        reason = _missing_need(release, need)
+        if reason:
+            return CheckResult(
+                item.name,
+                item.group,
+                ok=False,
+                skipped=True,
+                first=None,
+                message=f"not checked: {reason}",
+            )
+    try:
+        problems = list(item.run(release))
+    except Exception as error:  # noqa: BLE001 - a crashing check is a failed check
+        problems = [Problem("(check crashed)", f"{_first_line(error)}; the release is malformed")]
+    seconds = time.perf_counter() - start
+    if not problems:
+        return CheckResult(item.name, item.group, True, message=item.holds, seconds=seconds)
+    first = problems[0]
+    message = f"{first.where}: {first.what}"
+    if len(problems) > 1:
+        others = "; ".join(f"{p.where}: {p.what}" for p in problems[1 : 1 + SHOWN])
+        more = len(problems) - 1 - SHOWN
+        message += f" (also {others}{f'; and {more} more' if more > 0 else ''})"
+    return CheckResult(
+        item.name,
+        item.group,
+        ok=False,
+        count=len(problems),
+        first=first.where,
+        message=f"{message}. Fix: {item.fix}",
+        seconds=seconds,
+    )
+
+
+# --- card -----------------------------------------------------------------------------------------
+
+
+@check("card_parses", "card")
+def _card_parses(release: Release):
+    """README.md YAML front matter parses with huggingface_hub.DatasetCard.
+
+    Fix: write the README.md YAML front matter with `builder build`
+    """
+    if release.card[2]:
+        yield Problem(README, release.card[2].removeprefix(f"{README} "))
+
+
+@check("card_required_fields", "card", needs=("card",))
+def _card_required_fields(release: Release):
+    """license, language, pretty_name, task_categories, size_categories, configs are present.
+
+    Fix: rebuild the card; these fields are required on the Hub
+    """
+    for name in REQUIRED_CARD_FIELDS:
+        if not release.meta.get(name):
+            yield Problem(name, "missing or empty in the card's YAML")
+
+
+@check("card_metadata", "card", needs=("card",))
+def _card_metadata(release: Release):
+    """license, pretty_name, task_categories and tags are those of schema/release.yaml.
+
+    Fix: the card's metadata comes from the `card:` block of schema/release.yaml; rebuild
+    """
+    spec = schema.load("release")["card"]
+    for name in CARD_SPEC_FIELDS:
+        if release.meta.get(name) != spec[name]:
+            yield Problem(name, f"card has {release.meta.get(name)!r}, schema says {spec[name]!r}")
+
+
+@check("card_language_tags_valid", "card", needs=("card",))
+def _card_language_tags_valid(release: Release):
+    """Every `language:` tag of the card is a valid BCP-47 tag.
+
+    Fix: use BCP-47 tags (e.g. `en`, `pt`) in the card's `language:` list
+    """
+    import langcodes
+
+    tags = release.meta.get("language") or []
+    for tag in [tags] if isinstance(tags, str) else tags:
+        if not isinstance(tag, str) or not langcodes.tag_is_valid(tag):
+            yield Problem(repr(tag), "is not a valid BCP-47 language tag")
+
+
+@check("card_languages_match_data", "card", needs=("card",))
+def _card_languages_match_data(release: Release):
+    """The card's languages are exactly the languages present in the data.
+
+    Fix: the card's `language:` must list exactly the languages in data/; rebuild the card
+    """
+    tags = release.meta.get("language") or []
+    tags = [tags] if isinstance(tags, str) else list(tags)
+    present = {f.language for f in release.shards if f.language}
+    for tag, n in Counter(tags).items():
+        if n > 1:
+            yield Problem(repr(tag), f"listed {n} times")
+    for tag in tags:
+        if tag not in present:
+            yield Problem(repr(tag), "is in the card's languages but no data file has it")
+    for language in sorted(present - set(tags)):
+        yield Problem(repr(language), "is in the data but missing from the card's languages")
+
+
+@check("card_size_category", "card", needs=("card",))
+def _card_size_category(release: Release):
+    """size_categories matches the number of comparison rows.
+
+    Fix: set size_categories to builder.card.size_category(comparison rows)
+    """
+    from builder.card import size_category
+
+    rows = release.table_rows("comparisons")
+    expected = [size_category(rows)]
+    if release.meta.get("size_categories") != expected:
+        yield Problem(
+            "size_categories",
+            f"card says {release.meta.get('size_categories')!r}; "
+            f"{rows:,} comparisons is {expected!r}",
+        )
+
+
+@check("card_default_config", "card", needs=("card",))
+def _card_default_config(release: Release):
+    """Exactly one config is the default, and it is `comparisons`.
+
+    Fix: mark exactly one config `default: true`, and make it `comparisons`
+    """
+    defaults = [name for name, default, _ in release.configs if default]
+    if defaults != [DEFAULT_CONFIG]:
+        where = ", ".join(defaults) if defaults else "configs"
+        yield Problem(where, f"default configs are {defaults}, expected [{DEFAULT_CONFIG!r}]")
+
+
+@check("card_names_legal", "card", needs=("card",))
+def _card_names_legal(release: Release):
+    r"""Config names and split names are legal on the Hub, and unique.
+
+    Fix: config names must be unique without / \ : * ? " < > | or spaces; split names must match
+    ^\w+(\.\w+)*$
+    """
+    names = [name for name, _, _ in release.configs]
+    for name, n in Counter(names).items():
+        if n > 1:
+            yield Problem(f"config {name}", f"appears {n} times in configs")
+    for name, _, splits in release.configs:
+        if not name or name == "None" or BAD_CONFIG_CHARACTERS & set(name) or name.startswith("."):
+            yield Problem(f"config {name!r}", "is not a legal config name")
+        for split in splits:
+            if not SPLIT_NAME.match(split):
+                yield Problem(f"config {name} split {split!r}", "is not a legal split name")
+        if not splits:
+            yield Problem(f"config {name}", "has no data_files")
+
+
+@check("card_globs_match_files", "card", needs=("card",))
+def _card_globs_match_files(release: Release):
+    """Every data_files glob of every config matches at least one file.
+
+    Fix: fix the glob or restore the files it should read
+    """
+    for name, _, splits in release.configs:
+        for split, patterns in splits.items():
+            for pattern in patterns:
+                if not release.matched(pattern):
+                    yield Problem(f"{pattern} ({name}/{split})", "matches no file in the release")
+
+
+@check("data_files_claimed", "card", needs=("card",))
+def _data_files_claimed(release: Release):
+    """Every file under data/ is read by some config of the card.
+
+    Fix: every file under data/ must be read by some config: remove the file or fix the card's
+    configs
+    """
+    claimed: set[str] = set()
+    for _, _, splits in release.configs:
+        for patterns in splits.values():
+            for pattern in patterns:
+                claimed.update(release.matched(pattern))
+    for path in release.files:
+        if path.startswith("data/") and path not in claimed:
+            yield Problem(path, "no config's data_files glob matches it")
+
+
+@check("card_configs_match_data", "card", needs=("card",))
+def _card_configs_match_data(release: Release):
+    """The configs and splits, and the files each split reads, are what the schema and data imply.
+
+    Fix: the card's configs/splits must be one config per table present plus one per language,
+    split by country; rebuild the card
+    """
+    expected = release.expected_configs
+    card = {name: splits for name, _, splits in release.configs}
+    for name in expected:
+        if name not in card:
+            yield Problem(f"config {name}", "is implied by the data but missing from the card")
+    for name, splits in card.items():
+        if name not in expected:
+            yield Problem(f"config {name}", "is in the card but the data implies no such config")
+            continue
+        for split in expected[name]:
+            if split not in splits:
+                yield Problem(f"{name}/{split}", "split is implied by the data but not in the card")
+        for split, patterns in splits.items():
+            if split not in expected[name]:
+                yield Problem(
+                    f"{name}/{split}", "split is in the card but the data has no rows for it"
+                )
+                continue
+            reads = {f for p in patterns for f in release.matched(p)}
+            should = set(expected[name][split])
+            if reads != should:
+                details = []
+                if should - reads:
+                    details.append(f"misses {sorted(should - reads)}")
+                if reads - should:
+                    details.append(f"also reads {sorted(reads - should)}")
+                yield Problem(
+                    f"{name}/{split}", f"its data_files {patterns} {' and '.join(details)}"
+                )
+
+
+@check("card_dataset_info_features", "card", needs=("card",))
+def _card_dataset_info_features(release: Release):
+    """Every config's dataset_info features equal the schema's features of its table.
+
+    Fix: dataset_info features must be schema.features(table); rebuild the card
+    """
+    import datasets
+
+    for name, info in release.dataset_info.items():
+        table = name if name in schema.table_names() else LANGUAGE_CONFIG_TABLE
+        try:
+            features = datasets.DatasetInfo._from_yaml_dict(dict(info)).features
+        except Exception as error:  # noqa: BLE001
+            yield Problem(f"dataset_info {name}", f"does not parse: {_first_line(error)}")
+            continue
+        if features != schema.features(table):
+            yield Problem(f"dataset_info {name}", f"features differ from the schema of `{table}`")
+
+
+# --- data against the schema ----------------------------------------------------------------------
+
+
+@check("data_layout", "data")
+def _data_layout(release: Release):
+    """Every Parquet file under data/ has a release path and opens as Parquet.
+
+    Fix: data files are data/<table>/<language>/<country>-NNNNN-of-NNNNN.parquet and must open
+    as Parquet; rebuild
+    """
+    if not release.data_files:
+        yield Problem("data/", "holds no Parquet files")
+    for f in release.data_files:
+        if f.layout_error:
+            yield Problem(f.path, f.layout_error)
+        elif f.read_error:
+            yield Problem(f.path, f"does not open as Parquet: {f.read_error}")
+
+
+@check("arrow_schema", "data")
+def _arrow_schema(release: Release):
+    """Every data file's Arrow schema equals schema.arrow_schema(table) (metadata aside).
+
+    Fix: write the file with schema.arrow_schema(table) (builder.release.write_shards)
+    """
+    release.usable  # noqa: B018 - fills release.unusable
+    for f in release.shards:
+        expected, actual = schema.arrow_schema(f.table), f.arrow
+        if actual.remove_metadata().equals(expected.remove_metadata()):
+            continue
+        differences = []
+        missing = [n for n in expected.names if n not in actual.names]
+        extra = [n for n in actual.names if n not in expected.names]
+        if missing:
+            differences.append(f"missing columns {missing}")
+        if extra:
+            differences.append(f"extra columns {extra}")
+        for name in expected.names:
+            if name in actual.names and actual.field(name).type != expected.field(name).type:
+                differences.append(
+                    f"column {name} is {actual.field(name).type}, schema says "
+                    f"{expected.field(name).type}"
+                )
+        if not differences:
+            differences.append(f"columns are out of order: {actual.names}")
+        if f.path in release.unusable:
+            differences.append(f"cannot be read as the schema ({release.unusable[f.path]})")
+        yield Problem(f.path, "; ".join(differences))
+
+
+@check("feature_metadata", "data")
+def _feature_metadata(release: Release):
+    """Every data file's `huggingface` metadata features equal schema.features(table).
+
+    Fix: the Parquet `huggingface` metadata must hold schema.features(table); rebuild the file
+    """
+    import datasets
+
+    for f in release.shards:
+        raw = (f.arrow.metadata or {}).get(b"huggingface")
+        if raw is None:
+            yield Problem(f.path, "has no `huggingface` schema metadata")
+            continue
+        try:
+            features = datasets.Features.from_dict(json.loads(raw)["info"]["features"])
+        except Exception as error:  # noqa: BLE001
+            yield Problem(f.path, f"`huggingface` metadata does not parse: {_first_line(error)}")
+            continue
+        if features != schema.features(f.table):
+            differing = [
+                name
+                for name in schema.field_names(f.table)
+                if features.get(name) != schema.features(f.table)[name]
+            ]
+            yield Problem(f.path, f"metadata features differ from the schema in {differing}")
+
+
+def _struct_of(type_: Any) -> list[dict] | None:
+    """The fields of a composite type, or of the composite a list holds."""
+    if isinstance(type_, dict) and "list" in type_:
+        type_ = type_["list"]
+    if isinstance(type_, str):
+        composite = schema.load("release")["types"].get(type_)
+        if composite is not None:
+            return composite["struct"]
+    return None
+
+
+def _nested(frame: pl.DataFrame, column: str, id_field: str) -> pl.DataFrame:
+    """One row per element of a list<struct> (or the struct) column, its fields unnested."""
+    keep = ["_file", "_row", id_field] if id_field != column else ["_file", "_row"]
+    if isinstance(frame.schema[column], pl.List):
+        frame = (
+            frame.select(*keep, column)
+            .filter(pl.col(column).list.len() > 0)
+            .with_columns(pl.int_ranges(pl.col(column).list.len()).alias("_element"))
+            .explode(column, "_element")
+        )
+    else:
+        frame = frame.select(*keep, column, pl.lit(None, dtype=pl.Int64).alias("_element"))
+    return frame.with_columns(pl.col(column).alias("_value"))
+
+
+@check("not_null", "data")
+def _not_null(release: Release):
+    """No nulls in fields (or nested struct fields) marked `nullable: false`.
+
+    Fix: a field with `nullable: false` in schema/release.yaml must always have a value
+    """
+    for table in schema.table_names():
+        id_field = id_field_of(table)
+        frame = release.frame(table)
+        for f in schema.fields(table):
+            name = f["name"]
+            if not f.get("nullable", True):
+                for row in frame.filter(pl.col(name).is_null()).iter_rows(named=True):
+                    yield Problem(release.row_label(table, row), f"{name} is null")
+            sub = _struct_of(f["type"])
+            if not sub:
+                continue
+            nested = _nested(frame.filter(pl.col(name).is_not_null()), name, id_field)
+            for s in sub:
+                if s.get("nullable", True):
+                    continue
+                bad = nested.filter(
+                    pl.col("_value").is_null() | pl.col("_value").struct.field(s["name"]).is_null()
+                )
+                for row in bad.iter_rows(named=True):
+                    yield Problem(
+                        release.row_label(table, row),
+                        f"{name}[{row['_element']}].{s['name']} is null",
+                    )
+
+
+def _allowed(spec: dict) -> list | None:
+    """Allowed values of a field: its vocabulary (unless open) or its `values`."""
+    if "values" in spec:
+        return list(spec["values"])
+    vocabulary = spec.get("vocabulary")
+    if vocabulary and not schema.vocabulary(vocabulary).get("open"):
+        return schema.codes(vocabulary)
+    type_ = spec.get("type")
+    if isinstance(type_, dict) and "class_label" in type_:
+        return list(range(len(schema.codes(type_["class_label"]))))
+    return None
+
+
+@check("vocabularies", "data")
+def _vocabularies(release: Release):
+    """Vocabulary fields, `values` fields and class labels hold only allowed values.
+
+    Fix: values must be the codes of schema/vocabularies.yaml (class labels in range)
+    """
+    for table in schema.table_names():
+        id_field = id_field_of(table)
+        frame = release.frame(table)
+        for f in schema.fields(table):
+            name = f["name"]
+            allowed = _allowed(f)
+            if allowed is not None:
+                bad = frame.filter(pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed))
+                for row in bad.iter_rows(named=True):
+                    yield Problem(
+                        release.row_label(table, row),
+                        f"{name} is {row[name]!r}, allowed: {allowed}",
+                    )
+            for s in _struct_of(f["type"]) or []:
+                allowed = _allowed(s)
+                if allowed is None:
+                    continue
+                nested = _nested(frame.filter(pl.col(name).is_not_null()), name, id_field)
+                value = pl.col("_value").struct.field(s["name"])
+                for row in nested.filter(value.is_not_null() & ~value.is_in(allowed)).iter_rows(
+                    named=True
+                ):
+                    yield Problem(
+                        release.row_label(table, row),
+                        f"{name}[{row['_element']}].{s['name']} is "
+                        f"{row['_value'][s['name']]!r}, allowed: {allowed}",
+                    )
+
+
+@check("unique_ids", "data")
+def _unique_ids(release: Release):
+    """Fields marked `unique: true` are unique across all files of their table.
+
+    Fix: a field with `unique: true` must not repeat across the files of its table
+    """
+    for table in schema.table_names():
+        for name in unique_fields(table):
+            frame = release.frame(table, name)
+            repeated = (
+                frame.group_by(name, maintain_order=True)
+                .agg(pl.len().alias("n"), pl.format("{} row {}", "_file", "_row").alias("at"))
+                .filter(pl.col("n") > 1)
+            )
+            for row in repeated.iter_rows(named=True):
+                yield Problem(
+                    f"{table}.{name} {row[name]!r}",
+                    f"appears {row['n']} times: {', '.join(row['at'][:SHOWN])}",
+                )
+
+
+@check("rows_match_path", "data")
+def _rows_match_path(release: Release):
+    """Every row's language and country are those of the file it is in.
+
+    Fix: a row belongs in data/<table>/<its language>/<its country>-...; rebuild
+    """
+    places = pl.DataFrame(
+        [(f.path, f.language, f.country) for f in release.shards],
+        schema={"_file": pl.String, "_language": pl.String, "_country": pl.String},
+        orient="row",
+    )
+    for table in schema.table_names():
+        names = schema.field_names(table)
+        columns = [c for c in ("language", "country") if c in names]
+        frame = release.frame(table, id_field_of(table), *columns).join(places, on="_file")
+        wrong = pl.lit(False)
+        for c in columns:
+            wrong = wrong | pl.col(c).ne_missing(pl.col(f"_{c}"))
+        for row in frame.filter(wrong).iter_rows(named=True):
+            found = ", ".join(f"{c} {row[c]!r}" for c in columns)
+            where = ", ".join(f"{c} {row[f'_{c}']!r}" for c in columns if row[f"_{c}"])
+            yield Problem(release.row_label(table, row), f"has {found} but its file is for {where}")
+
+
+# --- the contract between tables ------------------------------------------------------------------
+
+
+@check("shard_names", "contract")
+def _shard_names(release: Release):
+    """Shard names NNNNN-of-NNNNN are consistent with the files in each folder and country.
+
+    Fix: shards of one folder and country are numbered 00000..N-1 of N; rebuild
+    """
+    groups: dict[str, list[DataFile]] = defaultdict(list)
+    for f in release.data_files:
+        if f.table:
+            groups[f.group].append(f)
+    for group, files in sorted(groups.items()):
+        counts = {f.count for f in files}
+        indexes = sorted(f.index for f in files)
+        if counts != {len(files)} or indexes != list(range(len(files))):
+            names = [f.path.rsplit("/", 1)[1] for f in sorted(files, key=lambda f: f.path)]
+            yield Problem(group, f"{len(files)} files named {names}")
+
+
+def _order_keys(table: str) -> tuple[list[str], list[pl.Expr]]:
+    """builder.tables._sorted's order: ids numerically when they are numbers, then as text."""
+    keys = schema.table(table)["sort_by"]
+    numeric = [
+        pl.col(k).cast(pl.Int64, strict=False).alias(f"_n_{k}") if k.endswith("_id") else None
+        for k in keys
+    ]
+    return keys, [e for e in numeric if e is not None]
+
+
+@check("sort_order", "contract")
+def _sort_order(release: Release):
+    """Rows of each folder/country (across its shards, in order) follow the schema's sort_by.
+
+    Fix: rows are sorted by the table's `sort_by` (ids numerically when numbers); rebuild
+    """
+    groups = {f.path: f.group for f in release.shards}
+    for table in schema.table_names():
+        keys, numeric = _order_keys(table)
+        frame = (
+            release.frame(table, *dict.fromkeys([id_field_of(table), *keys]))
+            .with_columns(*numeric, pl.col("_file").replace_strict(groups).alias("_group"))
+            .with_row_index("_position")
+        )
+        order = ["_group", *[e.meta.output_name() for e in numeric], *keys]
+        ordered = frame.sort(order, nulls_last=True, maintain_order=True)
+        misplaced = ordered.with_row_index("_should").filter(
+            pl.col("_position") != pl.col("_should")
+        )
+        id_field = id_field_of(table)
+        for should in misplaced["_should"].to_list():
+            found, expected = frame.row(should, named=True), ordered.row(should, named=True)
+            yield Problem(
+                release.row_label(table, found),
+                f"out of sort_by {keys} order: {id_field} {expected[id_field]!r} belongs here",
+            )
+
+
+def _annotator_attributes(table: str) -> list[str]:
+    """Shared fields a table repeats from its annotator's row (country, wave, demographics...)."""
+    annotator_fields = set(schema.field_names("annotators"))
+    return [n for n in shared_names(table) if n in annotator_fields and n != "annotator_id"]
+
+
+@check("annotators_match", "contract", needs=("data",))
+def _annotators_match(release: Release):
+    """Every row's annotator is in `annotators`, with equal country, wave, demographics, fold.
+
+    Fix: every annotator_id must be in `annotators`, with the same country, wave, demographics
+    and fold
+    """
+    for table in [t for t in schema.table_names() if t != "annotators"]:
+        if "annotator_id" not in schema.field_names(table):
+            continue
+        attributes = _annotator_attributes(table)
+        people = (
+            release.frame("annotators", "annotator_id", *attributes)
+            .select(
+                "annotator_id",
+                *(pl.col(a).alias(f"_a_{a}") for a in attributes),
+                pl.lit(True).alias("_known"),
+            )
+            .unique("annotator_id", keep="first")
+        )
+        id_field = id_field_of(table)
+        frame = release.frame(table, *dict.fromkeys([id_field, "annotator_id", *attributes]))
+        joined = frame.join(people, on="annotator_id", how="left")
+        differs = [pl.col(a).ne_missing(pl.col(f"_a_{a}")) for a in attributes]
+        bad = joined.filter(pl.col("_known").is_null() | pl.any_horizontal(differs))
+        for row in bad.iter_rows(named=True):
+            if row["_known"] is None:
+                what = f"annotator {row['annotator_id']!r} is not in `annotators`"
+            else:
+                what = f"annotator {row['annotator_id']!r} differs from `annotators`: " + ", ".join(
+                    f"{a} {row[a]!r} here, {row[f'_a_{a}']!r} there"
+                    for a in attributes
+                    if row[a] != row[f"_a_{a}"]
+                )
+            yield Problem(f"{table} {id_field} {row[id_field]!r} ({row['_file']})", what)
+
+
+@check("annotator_activity", "contract", needs=("data",))
+def _annotator_activity(release: Release):
+    """num_conversations, num_comparisons, num_explanations and languages match the data.
+
+    Fix: an annotator's counts and languages must be those of their released rows
+    """
+    conversations = (
+        release.frame("conversations", "annotator_id", "language")
+        .group_by("annotator_id")
+        .agg(
+            pl.len().alias("_num_conversations"),
+            pl.col("language").unique().sort().alias("_languages"),
+        )
+    )
+    comparisons = (
+        release.frame("comparisons", "annotator_id", "explanation")
+        .group_by("annotator_id")
+        .agg(
+            pl.len().alias("_num_comparisons"),
+            pl.col("explanation").is_not_null().sum().alias("_num_explanations"),
+        )
+    )
+    frame = (
+        release.frame("annotators")
+        .join(conversations, on="annotator_id", how="left")
+        .join(comparisons, on="annotator_id", how="left")
+    )
+    for row in frame.iter_rows(named=True):
+        wrong = []
+        for name in ("num_conversations", "num_comparisons", "num_explanations"):
+            if row[name] != (row[f"_{name}"] or 0):
+                wrong.append(f"{name} {row[name]} but the data has {row[f'_{name}'] or 0}")
+        if sorted(row["languages"] or []) != (row["languages"] or []) or (
+            row["languages"] or []
+        ) != (row["_languages"] or []):
+            wrong.append(
+                f"languages {row['languages']} but its conversations are in "
+                f"{row['_languages'] or []}"
+            )
+        if wrong:
+            yield Problem(release.row_label("annotators", row), "; ".join(wrong))
+
+
+def _message(role: str, content: pl.Expr) -> pl.Expr:
+    return pl.concat_list(pl.struct(role=pl.lit(role), content=content))
+
+
+def _letter(position: int | None) -> str:
+    codes = schema.codes("choice")
+    return codes[position] if position is not None and 0 <= position < len(codes) else "?"
+
+
+@check("pairs_complete", "contract", needs=("data",))
+def _pairs_complete(release: Release):
+    """One pair per present non-chosen candidate of each complete-context comparison, no other.
+
+    Fix: `pairs` holds one row per present, non-chosen candidate of every comparison with
+    context_complete, and no others; rebuild
+    """
+    comparisons = release.frame(
+        "comparisons", "comparison_id", "choice", "responses", "context_complete"
+    )
+    expected = (
+        comparisons.filter(pl.col("context_complete").fill_null(False))
+        .with_columns(pl.int_ranges(pl.col("responses").list.len()).alias("rejected_choice"))
+        .explode("responses", "rejected_choice")
+        .filter(
+            pl.col("responses").is_not_null()
+            & pl.col("rejected_choice").ne_missing(pl.col("choice"))
+        )
+        .select("comparison_id", pl.col("rejected_choice").cast(pl.Int64), "_file")
+    )
+    pairs = release.frame("pairs", "pair_id", "comparison_id", "rejected_choice")
+    missing = expected.join(pairs, on=["comparison_id", "rejected_choice"], how="anti")
+    for row in missing.iter_rows(named=True):
+        yield Problem(
+            f"comparison {row['comparison_id']!r} ({row['_file']})",
+            f"has no pair rejecting candidate {_letter(row['rejected_choice'])}",
+        )
+    extra = pairs.join(expected, on=["comparison_id", "rejected_choice"], how="anti")
+    for row in extra.iter_rows(named=True):
+        yield Problem(
+            release.row_label("pairs", row),
+            f"pairs comparison {row['comparison_id']!r} with candidate "
+            f"{_letter(row['rejected_choice'])}, which is not a present, non-chosen candidate of a "
+            "complete-context comparison",
+        )
+    twice = (
+        pairs.group_by("comparison_id", "rejected_choice")
+        .agg(pl.len().alias("n"), pl.col("pair_id").first())
+        .filter(pl.col("n") > 1)
+    )
+    for row in twice.iter_rows(named=True):
+        yield Problem(f"pair {row['pair_id']!r}", f"{row['n']} pairs for the same candidate")
+
+
+@check("pairs_content", "contract", needs=("data",))
+def _pairs_content(release: Release):
+    """Each pair's prompt, chosen, rejected, ids and shared fields equal its comparison's.
+
+    Fix: a pair's prompt is the comparison's context + user prompt, chosen/rejected are its
+    responses at choice/rejected_choice; rebuild
+    """
+    comparison_fields = set(shared_names("comparisons"))
+    shared = [n for n in shared_names("pairs") if n in comparison_fields and n != "comparison_id"]
+    comparisons = (
+        release.frame(
+            "comparisons",
+            *dict.fromkeys(["comparison_id", "context", "prompt", "responses", "choice", *shared]),
+        )
+        .drop("_file", "_row")
+        .rename(lambda c: c if c == "comparison_id" else f"_c_{c}")
+    )
+    pairs = release.frame("pairs").join(comparisons, on="comparison_id", how="inner")
+    letters = schema.codes("choice")
+    responses = pl.col("_c_responses")
+    aspects = {
+        "pair_id": pl.col("pair_id").eq_missing(
+            pl.format(
+                "{}-{}",
+                "comparison_id",
+                pl.col("rejected_choice").replace_strict(
+                    list(range(len(letters))), letters, default="?", return_dtype=pl.String
+                ),
+            )
+        ),
+        "prompt": pl.col("prompt").eq_missing(
+            pl.concat_list("_c_context", _message("user", pl.col("_c_prompt")))
+        ),
+        "chosen": pl.col("chosen").eq_missing(
+            _message("assistant", responses.list.get(pl.col("_c_choice"), null_on_oob=True))
+        ),
+        "rejected": pl.col("rejected").eq_missing(
+            _message("assistant", responses.list.get(pl.col("rejected_choice"), null_on_oob=True))
+        ),
+        "chosen_choice": pl.col("chosen_choice").eq_missing(pl.col("_c_choice")),
+        **{n: pl.col(n).eq_missing(pl.col(f"_c_{n}")) for n in shared},
+    }
+    checked = pairs.with_columns(
+        **{f"_ok_{name}": expression.fill_null(False) for name, expression in aspects.items()}
+    )
+    bad = checked.filter(~pl.all_horizontal(f"_ok_{name}" for name in aspects))
+    for row in bad.iter_rows(named=True):
+        differing = [name for name in aspects if not row[f"_ok_{name}"]]
+        yield Problem(
+            release.row_label("pairs", row),
+            f"{', '.join(differing)} differ from comparison {row['comparison_id']!r}",
+        )
+
+
+def _turns(release: Release, *columns: str) -> pl.DataFrame:
+    """Conversation turns, one row each: _file, _row, conversation_id, columns, turn fields."""
+    frame = release.frame("conversations", *dict.fromkeys(["conversation_id", *columns, "turns"]))
+    frame = frame.filter(pl.col("turns").is_not_null())
+    return (
+        frame.with_columns(pl.int_ranges(pl.col("turns").list.len()).alias("_element"))
+        .explode("turns", "_element")
+        .filter(pl.col("turns").is_not_null())
+        .unnest("turns")
+    )
+
+
+@check("conversation_turns", "contract", needs=("data",))
+def _conversation_turns(release: Release):
+    """Turn numbers are known and strictly increasing; num_turns equals the number of turns.
+
+    Fix: a conversation's turns are numbered from vocabularies.yaml `turns`, strictly
+    increasing, and num_turns is how many there are
+    """
+    numbers = [n for n, _ in schema.turn_prefixes()]
+    frame = release.frame("conversations", "conversation_id", "num_turns", "turns")
+    for row in frame.filter(pl.col("num_turns").ne_missing(pl.col("turns").list.len())).iter_rows(
+        named=True
+    ):
+        yield Problem(
+            release.row_label("conversations", row),
+            f"num_turns is {row['num_turns']} but it has {len(row['turns'] or [])} turns",
+        )
+    turns = _turns(release).with_columns(
+        pl.col("turn").shift().over("_file", "_row").alias("_previous")
+    )
+    bad = turns.filter(
+        ~pl.col("turn").is_in(numbers).fill_null(False)
+        | (pl.col("_previous") >= pl.col("turn")).fill_null(False)
+    )
+    for row in bad.unique(["_file", "_row"], keep="first", maintain_order=True).iter_rows(
+        named=True
+    ):
+        if row["turn"] not in numbers:
+            what = f"turn number {row['turn']} is not one of {numbers}"
+        else:
+            what = f"turns out of order: turn {row['turn']} comes after turn {row['_previous']}"
+        yield Problem(release.row_label("conversations", row), what)
+
+
+@check("conversation_comparisons", "contract", needs=("data",))
+def _conversation_comparisons(release: Release):
+    """Turns with a comparison_id match a comparison; a conversation's comparisons number
+    num_comparisons.
+
+    Fix: each turn with a choice names its comparison (`<conversation_id>-<turn>`), whose fields
+    equal the turn's and the conversation's; num_comparisons counts them
+    """
+    turn_fields = [s["name"] for s in schema.load("release")["types"]["turn"]["struct"]]
+    conversation_fields = set(shared_names("conversations"))
+    shared = [
+        n
+        for n in shared_names("comparisons")
+        if n in conversation_fields and n not in turn_fields and n != "conversation_id"
+    ]
+    turns = _turns(release, *shared)
+    comparisons = release.frame(
+        "comparisons", *dict.fromkeys(["comparison_id", "conversation_id", *turn_fields, *shared])
+    )
+    # each turn with a choice is a comparison, and the other way round
+    for row in turns.filter(
+        pl.col("choice").is_null() != pl.col("comparison_id").is_null()
+    ).iter_rows(named=True):
+        yield Problem(
+            f"conversation {row['conversation_id']!r} turn {row['turn']} ({row['_file']})",
+            f"choice is {row['choice']!r} but comparison_id is {row['comparison_id']!r}",
+        )
+    referenced = turns.filter(pl.col("comparison_id").is_not_null())
+    right = (
+        comparisons.drop("_row")
+        .rename(lambda c: c if c == "comparison_id" else f"_c_{c}")
+        .with_columns(pl.lit(True).alias("_found"))
+    )
+    compared = ["conversation_id", *[n for n in turn_fields if n != "comparison_id"], *shared]
+    joined = referenced.join(right, on="comparison_id", how="left").filter(
+        pl.col("_found").is_null()
+        | pl.any_horizontal(pl.col(n).ne_missing(pl.col(f"_c_{n}")) for n in compared)
+        | (pl.col("comparison_id") != pl.format("{}-{}", "conversation_id", "turn"))
+    )
+    for row in joined.iter_rows(named=True):
+        where = f"conversation {row['conversation_id']!r} turn {row['turn']} ({row['_file']})"
+        if row["_found"] is None:
+            yield Problem(
+                where, f"names comparison {row['comparison_id']!r}, which is not in `comparisons`"
+            )
+            continue
+        differing = [n for n in compared if row[n] != row[f"_c_{n}"]]
+        if row["comparison_id"] != f"{row['conversation_id']}-{row['turn']}":
+            differing.append("comparison_id (not <conversation_id>-<turn>)")
+        if differing:
+            yield Problem(where, f"differs from comparison {row['comparison_id']!r} in {differing}")
+    orphans = comparisons.join(referenced, on="comparison_id", how="anti")
+    for row in orphans.iter_rows(named=True):
+        yield Problem(
+            release.row_label("comparisons", row),
+            f"no turn of conversation {row['conversation_id']!r} names this comparison",
+        )
+    per_conversation = comparisons.group_by("conversation_id").agg(pl.len().alias("_rows"))
+    counted = (
+        release.frame("conversations", "conversation_id", "num_comparisons", "turns")
+        .join(per_conversation, on="conversation_id", how="left")
+        .with_columns(
+            pl.col("turns")
+            .list.eval(pl.element().struct.field("comparison_id").is_not_null().sum())
+            .list.first()
+            .alias("_named")
+        )
+    )
+    for row in counted.filter(
+        pl.col("num_comparisons").ne_missing(pl.col("_rows").fill_null(0))
+        | pl.col("num_comparisons").ne_missing(pl.col("_named").fill_null(0))
+    ).iter_rows(named=True):
+        yield Problem(
+            release.row_label("conversations", row),
+            f"num_comparisons is {row['num_comparisons']}, but {row['_rows'] or 0} comparisons "
+            f"and {row['_named'] or 0} turns name it",
+        )
+
+
+def _derived_context(turns: list[dict], numbers: list[int]) -> dict[int, tuple[list[dict], bool]]:
+    """turn -> (context, context_complete) from a conversation's turns, as the builder makes it:
+    each earlier prompt, then the chosen response; complete when every earlier turn has both."""
+    by_number = {t["turn"]: t for t in turns}
+    out, context, complete = {}, [], True
+    for number in numbers:
+        out[number] = (list(context), complete)
+        turn = by_number.get(number)
+        if turn is None:
+            complete = False
+            continue
+        complete = complete and turn["prompt"] is not None and turn["choice"] is not None
+        if turn["prompt"] is not None:
+            context.append({"role": "user", "content": turn["prompt"]})
+        choice, responses = turn["choice"], turn["responses"] or []
+        if choice is not None and 0 <= choice < len(responses) and responses[choice] is not None:
+            context.append({"role": "assistant", "content": responses[choice]})
+    return out
+
+
+@check("comparison_context", "contract", needs=("data",))
+def _comparison_context(release: Release):
+    """Each comparison's context and context_complete (and each turn's) follow from its
+    conversation's turns.
+
+    Fix: a comparison's context is each earlier prompt and chosen response of its conversation;
+    context_complete says every earlier turn has both
+    """
+    numbers = [n for n, _ in schema.turn_prefixes()]
+    derived = {}
+    for row in release.frame("conversations", "conversation_id", "turns").iter_rows(named=True):
+        turns = row["turns"] or []
+        derived[row["conversation_id"]] = contexts = _derived_context(turns, numbers)
+        for turn in turns:
+            expected = contexts.get(turn["turn"])
+            if expected and turn["context_complete"] != expected[1]:
+                yield Problem(
+                    release.row_label("conversations", row),
+                    f"turn {turn['turn']} context_complete is {turn['context_complete']}",
+                )
+    comparisons = release.frame(
+        "comparisons", "comparison_id", "conversation_id", "turn", "context", "context_complete"
+    )
+    for row in comparisons.iter_rows(named=True):
+        expected = derived.get(row["conversation_id"], {}).get(row["turn"])
+        if expected is None:
+            continue  # reported by conversation_comparisons
+        differing = [
+            name
+            for name, value in zip(("context", "context_complete"), expected, strict=True)
+            if row[name] != value
+        ]
+        if differing:
+            yield Problem(
+                release.row_label("comparisons", row),
+                f"{' and '.join(differing)} do not follow from its conversation's turns",
+            )
+
+
+@check("derived_ids", "contract", needs=("data",))
+def _derived_ids(release: Release):
+    """item_id, first_prompt_id and annotators' fold equal their hashes.
+
+    Fix: item_id, first_prompt_id and fold are hashes (community_alignment.hashing); rebuild
+    """
+    from community_alignment.hashing import fold_of, stable_id
+
+    comparisons = release.frame(
+        "comparisons", "comparison_id", "context", "prompt", "responses", "item_id"
+    )
+    for row in comparisons.iter_rows(named=True):
+        fields = [x for m in row["context"] or [] for x in (m["role"], m["content"])]
+        if row["item_id"] != stable_id([*fields, row["prompt"], *(row["responses"] or [])]):
+            yield Problem(
+                release.row_label("comparisons", row),
+                "item_id is not the hash of its context, prompt and responses",
+            )
+    conversations = release.frame("conversations", "conversation_id", "turns", "first_prompt_id")
+    for row in conversations.iter_rows(named=True):
+        first = next((t for t in row["turns"] or [] if t["turn"] == 1), None)
+        prompt = first["prompt"] if first else None
+        expected = None if prompt is None else stable_id([prompt])
+        if row["first_prompt_id"] != expected:
+            yield Problem(
+                release.row_label("conversations", row),
+                "first_prompt_id is not the hash of its first prompt",
+            )
+    for row in release.frame("annotators", "annotator_id", "fold").iter_rows(named=True):
+        if row["annotator_id"] is not None and row["fold"] != fold_of(row["annotator_id"]):
+            yield Problem(
+                release.row_label("annotators", row),
+                f"fold is {row['fold']}, the hash gives {fold_of(row['annotator_id'])}",
+            )
+
+
+@check("dataset_info_counts", "contract", needs=("card",))
+def _dataset_info_counts(release: Release):
+    """dataset_info has every config and split, with num_examples equal to the real row counts.
+
+    Fix: dataset_info must have every config and split with num_examples = the rows its
+    data_files read; rebuild the card
+    """
+    configs = {name: splits for name, _, splits in release.configs}
+    for name in configs:
+        if name not in release.dataset_info:
+            yield Problem(f"dataset_info {name}", "config has no dataset_info entry")
+    for name, info in release.dataset_info.items():
+        if name not in configs:
+            yield Problem(f"dataset_info {name}", "is not a config of the card")
+            continue
+        recorded = {str(s.get("name")): s.get("num_examples") for s in info.get("splits") or []}
+        for split, patterns in configs[name].items():
+            rows = sum(release.rows_of.get(f, 0) for p in patterns for f in release.matched(p))
+            if split not in recorded:
+                yield Problem(f"dataset_info {name}/{split}", "split is missing")
+            elif recorded[split] != rows:
+                yield Problem(
+                    f"dataset_info {name}/{split}",
+                    f"num_examples is {recorded[split]}, its files hold {rows} rows",
+                )
+        for split in recorded:
+            if split not in configs[name]:
+                yield Problem(f"dataset_info {name}/{split}", "split is not in the config")
+
+
+# --- statistics: numbers the card states, against numbers computed from the data ------------------
+
+
+def parse_split_table(text: str) -> dict[str, int]:
+    """The card's "Rows per split" table as {"<config>/<split>": rows, "<config>/total": rows}."""
+    section = re.search(r"^#+\s*Rows per split\s*$(.*?)(?=^#|\Z)", text, flags=re.M | re.S)
+    if not section:
+        return {}
+    rows = [line.strip() for line in section.group(1).splitlines() if line.strip().startswith("|")]
+    if len(rows) < 2:
+        return {}
+    header = [c.strip() for c in rows[0].strip("|").split("|")]
+    numbers = {}
+    for line in rows[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        config = cells[0].strip("`")
+        for column, cell in zip(header[1:], cells[1:], strict=False):
+            value = cell.replace(",", "").replace("\u202f", "")
+            numbers[f"{config}/{column}"] = int(value) if value.isdigit() else -1
+    return numbers
+
+
+def data_split_table(release: Release) -> dict[str, int]:
+    numbers = {}
+    for config, splits in release.expected_configs.items():
+        total = 0
+        for country in schema.codes("countries"):
+            rows = sum(release.rows_of[f] for f in splits.get(country, []))
+            numbers[f"{config}/{country}"] = rows
+            total += rows
+        numbers[f"{config}/total"] = total
+    return numbers
+
+
+HEADLINE = {
+    "comparisons": "comparisons",
+    "conversations": "conversations",
+    "annotators": "annotators",
+    "pairs": "preference pairs",
+}
+
+
+def parse_headline(text: str) -> dict[str, int]:
+    """The headline's bold counts, e.g. **1,234 comparisons**, as {"comparisons": 1234}."""
+    numbers = {}
+    for key, words in HEADLINE.items():
+        match = re.search(r"\*\*([\d,]+) " + re.escape(words) + r"\*\*", text)
+        if match:
+            numbers[key] = int(match.group(1).replace(",", ""))
+    return numbers
+
+
+def data_headline(release: Release) -> dict[str, int]:
+    return {table: release.table_rows(table) for table in HEADLINE}
+
+
+# check name -> (what is compared, numbers the card states, the same numbers from the data).
+# To check another statistic of the card, add a parser and a computation here.
+CARD_STATISTICS: dict[str, tuple[str, Callable[[str], dict], Callable[[Release], dict]]] = {
+    "card_split_table": ("The card's rows-per-split numbers", parse_split_table, data_split_table),
+    "card_headline": ("The card's headline counts", parse_headline, data_headline),
+}
+
+
+def compare_numbers(stated: dict[str, int], actual: dict[str, int]) -> Iterator[Problem]:
+    """Problems where the card's numbers and the data's differ, or one side lacks a number."""
+    for key, value in actual.items():
+        if key not in stated:
+            if value:
+                yield Problem(key, f"the card does not state it; the data has {value:,}")
+        elif stated[key] != value:
+            yield Problem(key, f"the card says {stated[key]:,}, the data has {value:,}")
+    for key in stated:
+        if key not in actual:
+            yield Problem(key, f"the card says {stated[key]:,} but the data has no such count")
+
+
+def _register_statistic(name: str, what: str, parse: Callable, compute: Callable) -> None:
+    def run(release: Release):
+        yield from compare_numbers(parse(release.card[1]), compute(release))
+
+    run.__doc__ = (
+        f"{what} equal the data's.\n\nFix: the card's statistics are written from the data by "
+        "`builder build`; rebuild the card (never edit numbers by hand)."
+    )
+    check(name, "statistics", needs=("card",))(run)
+
+
+for _name, (_what, _parse, _compute) in CARD_STATISTICS.items():
+    _register_statistic(_name, _what, _parse, _compute)
+
+
+# --- manifest -------------------------------------------------------------------------------------
+
+
+def _allowed_file(path: str) -> bool:
+    return (
+        path in (README, MANIFEST)
+        or (path.startswith("data/") and path.endswith(".parquet"))
+        or path.startswith("assets/")
+    )
+
+
+@check("manifest_parses", "manifest")
+def _manifest_parses(release: Release):
+    """manifest.json parses, with builder_version, source and a sha256 for each file.
+
+    Fix: manifest.json is written by `builder build`; rebuild
+    """
+    manifest, error = release.manifest
+    if error:
+        yield Problem(MANIFEST, error.removeprefix(f"{MANIFEST} "))
+        return
+    for key in ("builder_version", "source"):
+        if not manifest.get(key):
+            yield Problem(MANIFEST, f"has no `{key}`")
+    for path, entry in manifest["files"].items():
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            yield Problem(path, "has no sha256 in the manifest")
+
+
+@check("manifest_files_exist", "manifest", needs=("manifest",))
+def _manifest_files_exist(release: Release):
+    """Every file the manifest lists exists.
+
+    Fix: restore the file, or rebuild the release so the manifest matches
+    """
+    present = set(release.files)
+    for path in release.manifest[0]["files"]:
+        if path not in present:
+            yield Problem(path, "is in the manifest but missing from the release")
+
+
+@check("manifest_complete", "manifest", needs=("manifest",))
+def _manifest_complete(release: Release):
+    """Every file of the release (but manifest.json) is in the manifest.
+
+    Fix: remove the file, or rebuild so the manifest lists it
+    """
+    listed = release.manifest[0]["files"]
+    for path in release.files:
+        if path != MANIFEST and path not in listed:
+            yield Problem(path, "is in the release but not in the manifest")
+
+
+@check("manifest_checksums", "manifest", needs=("manifest",))
+def _manifest_checksums(release: Release):
+    """Every listed file's sha256 matches the manifest.
+
+    Fix: the file changed after the build: rebuild the release (never edit files by hand)
+    """
+    from builder.release import file_sha256
+
+    for path, entry in release.manifest[0]["files"].items():
+        full = release.root / path
+        if full.is_file() and isinstance(entry, dict):
+            digest = file_sha256(full)
+            if digest != entry.get("sha256"):
+                yield Problem(path, f"sha256 is {digest}, the manifest says {entry.get('sha256')}")
+
+
+@check("manifest_rows", "manifest", needs=("manifest",))
+def _manifest_rows(release: Release):
+    """Every data file's row count in the manifest equals its Parquet row count.
+
+    Fix: the manifest's row counts come from the build; rebuild
+    """
+    files = release.manifest[0]["files"]
+    for f in release.data_files:
+        entry = files.get(f.path)
+        if not isinstance(entry, dict) or f.read_error:
+            continue
+        if entry.get("rows") != f.rows:
+            yield Problem(
+                f.path, f"the manifest says {entry.get('rows')} rows, the file has {f.rows}"
+            )
+
+
+@check("stray_files", "manifest")
+def _stray_files(release: Release):
+    """No file besides README.md, manifest.json, data/**/*.parquet and assets/*.
+
+    Fix: a release holds only README.md, manifest.json, data/**/*.parquet and assets/*; remove
+    the file
+    """
+    for path in release.files:
+        if not _allowed_file(path):
+            yield Problem(path, "does not belong in a release")
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def offline() -> Iterator[None]:
+    """Hub access off (environment and the already-imported libraries' constants), then restored."""
+    import datasets.config
+    import huggingface_hub.constants
+
+    names = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    saved_env = {n: os.environ.get(n) for n in names}
+    targets = [
+        (m, n) for m in (datasets.config, huggingface_hub.constants) for n in names if hasattr(m, n)
+    ]
+    saved = [(m, n, getattr(m, n)) for m, n in targets]
+    os.environ.update(dict.fromkeys(names, "1"))
+    for module, name in targets:
+        setattr(module, name, True)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@check("load_dataset", "loading", needs=("card",))
+def _load_dataset(release: Release):
+    """Every config and split loads offline with datasets.load_dataset, with the right rows.
+
+    Fix: the config must load with datasets.load_dataset(..., verification_mode='all_checks')
+    """
+    import datasets
+
+    bars = datasets.is_progress_bar_enabled()
+    verbosity = datasets.logging.get_verbosity()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    cache = tempfile.mkdtemp(prefix="validate-cache-")
+    try:
+        with offline():
+            for name, _, splits in release.configs:
+                try:
+                    loaded = datasets.load_dataset(
+                        str(release.root), name, verification_mode="all_checks", cache_dir=cache
+                    )
+                except Exception as error:  # noqa: BLE001 - the failure is the finding
+                    yield Problem(f"config {name}", f"does not load: {_first_line(error)}")
+                    continue
+                if set(loaded) != set(splits):
+                    yield Problem(
+                        f"config {name}",
+                        f"loads splits {sorted(loaded)}, the card has {sorted(splits)}",
+                    )
+                for split, patterns in splits.items():
+                    rows = sum(
+                        release.rows_of.get(f, 0) for p in patterns for f in release.matched(p)
+                    )
+                    if split in loaded and loaded[split].num_rows != rows:
+                        yield Problem(
+                            f"{name}/{split}",
+                            f"loads {loaded[split].num_rows} rows, its files hold {rows}",
+                        )
+                del loaded
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        datasets.logging.set_verbosity(verbosity)
+        if bars:
+            datasets.enable_progress_bars()
+
+
+# --- entry points ---------------------------------------------------------------------------------
+
+
+def check_names(*, load: bool = True) -> list[str]:
+    return [c.name for c in CHECKS if load or c.group != "loading"]
+
+
+def validate(release_dir: str | Path, *, load: bool = True) -> ValidationReport:
+    """Run every check on a release folder or ``hf://datasets/ORG/NAME[@REV]``."""
+    text = str(release_dir)
+    if text.startswith("hf://"):
+        with hub_snapshot(text) as folder:
+            report = validate_folder(folder, load=load, ignore=(".gitattributes",))
+        report.release = text
+        return report
+    return validate_folder(Path(release_dir), load=load)
+
+
+def validate_folder(
+    folder: Path, *, load: bool = True, ignore: Iterable[str] = ()
+) -> ValidationReport:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BuildError(f"{folder} is not a folder: nothing to validate")
+    start = time.perf_counter()
+    release = Release(folder.resolve(), ignore=ignore)
+    report = ValidationReport(release=str(folder))
+    for item in CHECKS:
+        if item.group == "loading" and not load:
+            continue
+        report.results.append(_run(release, item))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+@contextmanager
+def hub_snapshot(source: str) -> Iterator[Path]:
+    """Download ``hf://datasets/ORG/NAME[@REV]`` to a temporary folder, removed afterwards."""
+    match = HF_RELEASE.match(source)
+    if not match:
+        raise BuildError(f"cannot read {source!r}: expected hf://datasets/ORG/NAME[@REVISION]")
+    from huggingface_hub import snapshot_download
+
+    with tempfile.TemporaryDirectory(prefix="validate-hub-") as cache:
+        folder = snapshot_download(
+            match["repo"], repo_type="dataset", revision=match["rev"], cache_dir=cache
+        )
+        yield Path(folder)
+
+
+def _run_cli(args: argparse.Namespace) -> int:
+    try:
+        report = validate(args.release, load=args.load)
+    except BuildError as error:
+        print(f"validate failed: {error}")
+        return 2
+    if args.json:
+        print(report.to_json())
+    else:
+        print(report.render(), end="")
+    return 0 if report.ok else 1
+
+
+def register_cli(commands: Any) -> argparse.ArgumentParser:
+    """Add ``validate DIR [--json] [--no-load]`` to ``python -m builder``'s subcommands."""
+    parser = commands.add_parser(
+        "validate",
+        help="check a release folder (or hf://datasets/ORG/NAME@REV) before publishing",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument(
+        "release", metavar="DIR", help="release folder, or hf://datasets/ORG/NAME[@REVISION]"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--no-load",
+        dest="load",
+        action="store_false",
+        help="skip loading every config with datasets.load_dataset",
+    )
+    parser.set_defaults(run=_run_cli)
+    return parser
