@@ -20,7 +20,8 @@ Statistics (per group, or overall):
   other picks on its unit, a tie among ``k`` values counting ``1/k``.
 * Choice entropy per unit (bits; at most 2 with four candidates): median and mean.
 * Position bias: the share of each choice among all picks, singletons included.
-* Bootstrap percentile intervals that resample units (not picks), vectorised.
+* Bootstrap percentile intervals that resample units (not picks), vectorised
+  (:mod:`community_alignment.bootstrap`).
 
 One annotator, one pick per unit: if an annotator picked more than once on the same unit
 (the same pregenerated first prompt met twice), only the pick with the smallest
@@ -48,14 +49,14 @@ import math
 import warnings
 from collections.abc import Sequence
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
 
 from community_alignment import schema
-from community_alignment.load import scan
+from community_alignment.bootstrap import check_parameters, interval, resampled_sums
+from community_alignment.inputs import Source, as_lazyframe, choice_codes
 
 __all__ = [
     "Pairwise",
@@ -83,14 +84,10 @@ REASON_ONE_CATEGORY = (
     "so the expected disagreement is 0"
 )
 
-# Cells of the resample-weight matrix built at once (bounds bootstrap memory to ~32 MB).
-_BOOTSTRAP_CELLS = 1 << 22
 # Cells of the units x groups x groups array cross_agreement may build.
 _CROSS_CELLS = 50_000_000
 _CODE = "_choice_code"
 _LABEL = "_group"
-
-Source = Any  # pl.DataFrame | pl.LazyFrame | datasets.Dataset | str | Path
 
 
 @cache
@@ -268,40 +265,6 @@ def entropy_bits(counts: Any) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# Bootstrap over units
-# --------------------------------------------------------------------------------------------
-
-
-def _resampled_sums(terms: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
-    """Sums of ``terms`` over ``n_resamples`` resamples of its rows drawn with replacement.
-
-    Each resample's weights (how often each unit was drawn) come from one ``bincount`` of
-    uniform indices; the sums of all resamples are then one matrix product.
-    """
-    units = terms.shape[0]
-    rng = np.random.default_rng(seed)
-    sums = np.empty((n_resamples, terms.shape[1]), dtype=np.float64)
-    step = max(1, _BOOTSTRAP_CELLS // max(units, 1))
-    for start in range(0, n_resamples, step):
-        block = min(step, n_resamples - start)
-        draws = rng.integers(0, units, size=(block, units))
-        draws += np.arange(block)[:, None] * units
-        weights = np.bincount(draws.ravel(), minlength=block * units).reshape(block, units)
-        sums[start : start + block] = weights.astype(np.float64) @ terms
-    return sums
-
-
-def _interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
-    """Percentile interval over the draws where the statistic is defined (NaN if none is)."""
-    finite = draws[~np.isnan(draws)]
-    if finite.size == 0:
-        return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0
-    low, high = np.quantile(finite, [tail, 1.0 - tail])
-    return float(low), float(high)
-
-
-# --------------------------------------------------------------------------------------------
 # Reading and checking a comparisons table
 # --------------------------------------------------------------------------------------------
 
@@ -337,23 +300,6 @@ def _filters(
     return active
 
 
-def _lazy(source: Source, wanted: list[str]) -> pl.LazyFrame:
-    if isinstance(source, pl.LazyFrame):
-        return source
-    if isinstance(source, pl.DataFrame):
-        return source.lazy()
-    if isinstance(source, (str, Path)):
-        return scan(source)
-    if hasattr(source, "to_polars") and hasattr(source, "column_names"):  # datasets.Dataset
-        present = [name for name in wanted if name in source.column_names]
-        narrowed = source.select_columns(present) if present else source
-        return narrowed.to_polars().lazy()
-    raise TypeError(
-        "source must be a polars DataFrame or LazyFrame, a datasets.Dataset, or a release "
-        f"folder / hf:// path, got {type(source).__name__}"
-    )
-
-
 def _load(
     source: Source,
     *,
@@ -372,7 +318,7 @@ def _load(
     required += [c for c in by if c not in required]
     required += [c for c, _, _ in filters if c not in required]
     optional = [c for c in (ANNOTATOR, COMPARISON) if c not in required]
-    lazy = _lazy(source, required + optional)
+    lazy = as_lazyframe(source, required + optional)
     table_schema = lazy.collect_schema()
     missing = [c for c in required if c not in table_schema]
     if missing:
@@ -403,44 +349,10 @@ def _load(
         if nulls:
             raise ValueError(f"{nulls} comparisons have a null {column}")
 
-    frame = frame.with_columns(_choice_codes(frame[CHOICE]).alias(_CODE)).drop(CHOICE)
+    frame = frame.with_columns(choice_codes(frame[CHOICE]).alias(_CODE)).drop(CHOICE)
     if ANNOTATOR in frame.columns:
         frame = _one_pick_per_annotator(frame)
     return frame
-
-
-def _choice_codes(choice: pl.Series) -> pl.Series:
-    """The choice as codes 0..3 from ClassLabel integers or vocabulary letters, else ValueError."""
-    letters = _choices()
-    nulls = choice.null_count()
-    if nulls:
-        raise ValueError(
-            f"{nulls} of {choice.len()} comparisons have a null choice; every comparison "
-            "records a pick"
-        )
-    dtype = choice.dtype
-    if dtype.is_integer():
-        codes = choice.cast(pl.Int64)
-        bad = (codes < 0) | (codes >= len(letters))
-    elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        text = choice.cast(pl.String)
-        codes = text.replace_strict(
-            list(letters), list(range(len(letters))), default=None, return_dtype=pl.Int64
-        )
-        bad = codes.is_null()
-    else:
-        raise ValueError(
-            f"choice must hold the integers 0..{len(letters) - 1} or the letters "
-            f"{', '.join(letters)}; got a {dtype} column"
-        )
-    n_bad = int(bad.sum())
-    if n_bad:
-        example = choice.filter(bad)[0]
-        raise ValueError(
-            f"{n_bad} of {choice.len()} picks are outside {'/'.join(letters)} "
-            f"(0..{len(letters) - 1}), e.g. {example!r}"
-        )
-    return codes.cast(pl.UInt8)
 
 
 def _one_pick_per_annotator(frame: pl.DataFrame) -> pl.DataFrame:
@@ -494,15 +406,6 @@ def unit_counts(frame: Source) -> tuple[pl.Series, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_bootstrap(n_resamples: int, confidence: float) -> None:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)):
-        raise ValueError(f"n_resamples must be a whole number, got {n_resamples!r}")
-    if n_resamples < 0:
-        raise ValueError(f"n_resamples must be 0 (no intervals) or more, got {n_resamples}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
-
-
 def _summary(counts: np.ndarray, n_resamples: int, seed: int, confidence: float) -> dict:
     """Every statistic of one group from its units x 4 count matrix (singletons included)."""
     letters = _choices()
@@ -547,9 +450,9 @@ def _summary(counts: np.ndarray, n_resamples: int, seed: int, confidence: float)
         if terms is None:
             draws = [np.full(n_resamples, nan)] * 3
         else:
-            draws = _statistics(_resampled_sums(terms, n_resamples, seed))
+            draws = _statistics(resampled_sums(terms, n_resamples, seed))
         for name, values in zip(("alpha", "pairwise_pooled", "loo_majority"), draws, strict=True):
-            row[f"{name}_low"], row[f"{name}_high"] = _interval(values, confidence)
+            row[f"{name}_low"], row[f"{name}_high"] = interval(values, confidence)
     return row
 
 
@@ -654,7 +557,7 @@ def agreement(
     >>> by_country.select("country", "units", "pairwise_pooled", "share_a", "share_d").rows()
     [('fr', 1, 0.0, 0.0, 0.3333333333333333), ('us', 1, 1.0, 0.6666666666666666, 0.3333333333333333)]
     """  # noqa: E501
-    _check_bootstrap(n_resamples, confidence)
+    check_parameters(n_resamples, confidence)
     columns = _columns(by)
     frame = _load(
         source,
@@ -726,12 +629,12 @@ def _cross_of(
     if n_resamples:
         if tensor.shape[0]:
             terms = np.concatenate([agree_u, pairs_u], axis=1).astype(np.float64)
-            sums = _resampled_sums(terms, n_resamples, seed)
+            sums = resampled_sums(terms, n_resamples, seed)
             with np.errstate(divide="ignore", invalid="ignore"):
                 draws = sums[:, : len(first)] / sums[:, len(first) :]
         else:
             draws = np.full((n_resamples, len(first)), np.nan)
-        bounds = np.array([_interval(draws[:, k], confidence) for k in range(len(first))])
+        bounds = np.array([interval(draws[:, k], confidence) for k in range(len(first))])
         record["agreement_low"] = bounds[:, 0] if len(first) else np.array([])
         record["agreement_high"] = bounds[:, 1] if len(first) else np.array([])
 
@@ -788,7 +691,7 @@ def cross_agreement(
     >>> cross_agreement(frame, "country").rows()   # fr-us: 1 agreeing pair (on y) of 4 + 1
     [('fr', 'fr', 1, 1, 1.0), ('fr', 'us', 2, 5, 0.2), ('us', 'fr', 2, 5, 0.2), ('us', 'us', 1, 1, 1.0)]
     """  # noqa: E501
-    _check_bootstrap(n_resamples, confidence)
+    check_parameters(n_resamples, confidence)
     columns = _columns(by)
     if not columns:
         raise ValueError("cross_agreement needs a by column, e.g. by='country'")
@@ -870,7 +773,7 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     by = args.by or []
     cross = args.cross or []
-    _check_bootstrap(args.resamples, args.confidence)
+    check_parameters(args.resamples, args.confidence)
     _columns(by)
     if args.cross is not None:
         _columns(cross)

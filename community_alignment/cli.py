@@ -12,10 +12,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse a Community Alignment release (a local folder or hf://datasets/...).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    from community_alignment import agreement, describe
+    from community_alignment import agreement, describe, iw
 
     describe.register_cli(commands)
     agreement.register_cli(commands)
+    iw.register_cli(commands)
     return parser
 
 

@@ -71,8 +71,9 @@ def describe(source: str | Path) -> dict:
         },
         "share_with_explanation": comparisons["explanation"].is_not_null().mean(),
         "share_not_english": (comparisons["language"] != "en").mean(),
-        "share_annotator_written_first_prompt": (~conversations["is_pregenerated_first_prompt"])
-        .mean(),
+        "share_annotator_written_first_prompt": (
+            ~conversations["is_pregenerated_first_prompt"]
+        ).mean(),
         "first_prompts_with_10_annotators": first_prompt_annotators.filter(
             pl.col("first_prompt_id").is_not_null() & (pl.col("annotators") >= 10)
         ).height,

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from community_alignment import agreement as ag
+from community_alignment import bootstrap
 from community_alignment.agreement import (
     REASON_NO_PAIRS,
     REASON_ONE_CATEGORY,
@@ -507,7 +508,7 @@ def test_bootstrap_resamples_units_not_picks():
 
 def test_bootstrap_resampled_sums_are_unit_weights():
     terms = np.array([[1.0, 10.0], [2.0, 20.0], [4.0, 40.0]])
-    sums = ag._resampled_sums(terms, 300, seed=0)
+    sums = bootstrap.resampled_sums(terms, 300, seed=0)
     # Each resample draws 3 units: the first column is a sum of three of 1, 2, 4.
     possible = {a + b + c for a in (1, 2, 4) for b in (1, 2, 4) for c in (1, 2, 4)}
     assert set(sums[:, 0]) <= possible and len(set(sums[:, 0])) > 5
@@ -516,9 +517,9 @@ def test_bootstrap_resampled_sums_are_unit_weights():
 
 def test_bootstrap_chunks_give_same_draws_as_one_block(monkeypatch):
     terms = np.random.default_rng(0).random((50, 3))
-    whole = ag._resampled_sums(terms, 40, seed=5)
-    monkeypatch.setattr(ag, "_BOOTSTRAP_CELLS", 50 * 7)  # blocks of 7 resamples
-    assert ag._resampled_sums(terms, 40, seed=5) == pytest.approx(whole)
+    whole = bootstrap.resampled_sums(terms, 40, seed=5)
+    monkeypatch.setattr(bootstrap, "CHUNK_CELLS", 50 * 7)  # blocks of 7 resamples
+    assert bootstrap.resampled_sums(terms, 40, seed=5) == pytest.approx(whole)
 
 
 def test_bootstrap_group_without_pairs_gives_nan_interval():

@@ -1,0 +1,112 @@
+"""Reading what users pass to the analysis functions.
+
+The analyses (:mod:`community_alignment.agreement`, :mod:`community_alignment.iw`) accept a
+comparisons table as a polars DataFrame or LazyFrame, a ``datasets.Dataset``, or a release
+folder / ``hf://datasets/...`` path. :func:`as_lazyframe` turns any of these into a polars
+LazyFrame, and :func:`choice_codes` reads the ``choice`` column (ClassLabel integers or the
+vocabulary letters) as the codes 0..3.
+
+>>> import polars as pl
+>>> lazy = as_lazyframe(pl.DataFrame({"choice": ["b", "d"]}), ["choice"])
+>>> choice_codes(lazy.collect()["choice"]).to_list()
+[1, 3]
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from community_alignment import schema
+from community_alignment.load import scan
+
+__all__ = ["Source", "as_lazyframe", "choice_codes"]
+
+Source = Any  # pl.DataFrame | pl.LazyFrame | datasets.Dataset | str | Path
+
+
+@cache
+def _choices() -> tuple[str, ...]:
+    return tuple(schema.codes("choice"))
+
+
+def as_lazyframe(source: Source, wanted: list[str]) -> pl.LazyFrame:
+    """``source`` as a polars LazyFrame.
+
+    A DataFrame or LazyFrame is used as it is and a path is read with
+    :func:`community_alignment.load.scan` (the ``comparisons`` config). ``wanted`` only narrows
+    a ``datasets.Dataset`` to the columns among them it has before it is converted, so that
+    the other columns are never copied; checking that the columns are there is the caller's
+    job. Raises ``TypeError`` for anything else.
+
+    >>> import polars as pl
+    >>> as_lazyframe(pl.DataFrame({"item_id": ["x"]}), ["item_id"]).collect().shape
+    (1, 1)
+    >>> as_lazyframe(42, ["item_id"])
+    Traceback (most recent call last):
+    ...
+    TypeError: source must be a polars DataFrame or LazyFrame, a datasets.Dataset, or a release folder / hf:// path, got int
+    """  # noqa: E501
+    if isinstance(source, pl.LazyFrame):
+        return source
+    if isinstance(source, pl.DataFrame):
+        return source.lazy()
+    if isinstance(source, (str, Path)):
+        return scan(source)
+    if hasattr(source, "to_polars") and hasattr(source, "column_names"):  # datasets.Dataset
+        present = [name for name in wanted if name in source.column_names]
+        narrowed = source.select_columns(present) if present else source
+        return narrowed.to_polars().lazy()
+    raise TypeError(
+        "source must be a polars DataFrame or LazyFrame, a datasets.Dataset, or a release "
+        f"folder / hf:// path, got {type(source).__name__}"
+    )
+
+
+def choice_codes(choice: pl.Series) -> pl.Series:
+    """The choice as codes 0..3 from ClassLabel integers or vocabulary letters, else ValueError.
+
+    The letters are those of the ``choice`` vocabulary (:func:`community_alignment.schema.codes`).
+    Null, unknown or out-of-range picks, and columns of any other type, raise ``ValueError``.
+
+    >>> import polars as pl
+    >>> choice_codes(pl.Series(["a", "c"])).to_list(), choice_codes(pl.Series([3, 0])).to_list()
+    ([0, 2], [3, 0])
+    >>> choice_codes(pl.Series(["a", "e"]))
+    Traceback (most recent call last):
+    ...
+    ValueError: 1 of 2 picks are outside a/b/c/d (0..3), e.g. 'e'
+    """
+    letters = _choices()
+    nulls = choice.null_count()
+    if nulls:
+        raise ValueError(
+            f"{nulls} of {choice.len()} comparisons have a null choice; every comparison "
+            "records a pick"
+        )
+    dtype = choice.dtype
+    if dtype.is_integer():
+        codes = choice.cast(pl.Int64)
+        bad = (codes < 0) | (codes >= len(letters))
+    elif dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        text = choice.cast(pl.String)
+        codes = text.replace_strict(
+            list(letters), list(range(len(letters))), default=None, return_dtype=pl.Int64
+        )
+        bad = codes.is_null()
+    else:
+        raise ValueError(
+            f"choice must hold the integers 0..{len(letters) - 1} or the letters "
+            f"{', '.join(letters)}; got a {dtype} column"
+        )
+    n_bad = int(bad.sum())
+    if n_bad:
+        example = choice.filter(bad)[0]
+        raise ValueError(
+            f"{n_bad} of {choice.len()} picks are outside {'/'.join(letters)} "
+            f"(0..{len(letters) - 1}), e.g. {example!r}"
+        )
+    return codes.cast(pl.UInt8)
