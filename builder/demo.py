@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parent / "sample" / "community_alignment_sample.csv"
+SAMPLE_LABELS = SAMPLE.with_name("iw_labels.csv")  # the generator's true IW labels
 
 
 def load_everything(release: Path) -> list[tuple[str, str, int]]:
@@ -15,6 +16,7 @@ def load_everything(release: Path) -> list[tuple[str, str, int]]:
     import yaml
 
     os.environ["HF_HUB_OFFLINE"] = "1"
+    datasets.disable_progress_bars()
     front = (release / "README.md").read_text(encoding="utf-8").split("---")[1]
     configs = [entry["config_name"] for entry in yaml.safe_load(front)["configs"]]
     loaded = []
@@ -27,10 +29,10 @@ def load_everything(release: Path) -> list[tuple[str, str, int]]:
     return loaded
 
 
-def run(out: Path, source: Path = SAMPLE) -> int:
+def run(out: Path, source: Path = SAMPLE, labels: Path = SAMPLE_LABELS) -> int:
     from builder.build import build
     from builder.validate import validate
-    from community_alignment.agreement import agreement
+    from community_alignment import cli
     from community_alignment.describe import describe, render
 
     print(f"== build {source.name} -> {out}")
@@ -50,10 +52,12 @@ def run(out: Path, source: Path = SAMPLE) -> int:
         print(f"  {config:<14} {split:<3} {rows:>7,} rows")
     print("\n== describe")
     print(render(describe(out)))
-    print("== agreement by country (bootstrap over units, 200 resamples)")
-    table = agreement(out, by="country", n_resamples=200, seed=0)
-    print(table.select(
-        "country", "picks", "units", "alpha", "alpha_low", "alpha_high", "pairwise_pooled",
-        "chance_marginal", "loo_majority",
-    ))  # fmt: skip
-    return 0
+    print("== community-alignment agreement --by country")
+    status = cli.main(["agreement", str(out), "--by", "country", "--resamples", "1000"])
+    plot = result.report_dir / "iw_map.png"
+    print(f"\n== community-alignment iw --labels {labels.name} --by country --plot {plot}")
+    status = status or cli.main(
+        ["iw", str(out), "--labels", str(labels), "--by", "country", "--resamples", "1000",
+         "--plot", str(plot)]
+    )  # fmt: skip
+    return status
