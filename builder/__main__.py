@@ -19,6 +19,7 @@ def _build(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         split=args.split,
         repo_id=args.repo_id,
+        iw_labels=args.iw_labels,
         expected_sha256=args.sha256,
         progress=sys.stderr.isatty(),
     )
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--repo-id", help="Hub repo the release is for, named in the card's examples"
+    )
+    build.add_argument(
+        "--iw-labels",
+        type=Path,
+        help="IW labels of responses (CSV/Parquet, see community_alignment.iw); the card then "
+        "shows each country's choices on the IW map",
     )
     build.add_argument(
         "--split",

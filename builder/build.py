@@ -35,6 +35,7 @@ def build(
     report_dir: str | Path | None = None,
     split: str | None = None,
     repo_id: str | None = None,
+    iw_labels: str | Path | None = None,
     expected_sha256: str | None = None,
     block_bytes: int = raw.BLOCK_BYTES,
     progress: bool = False,
@@ -53,7 +54,7 @@ def build(
         outputs = _write_tables(root, work, decisions)
         shutil.rmtree(work)
         report = _report(src, rows, decisions, outputs) | {"text": text}
-        card.write(root, outputs["shards"], src.provenance(), report, repo_id)
+        card.write(root, outputs["shards"], src.provenance(), report, repo_id, iw_labels)
         release.write_manifest(root, src.provenance(), outputs["shards"], __version__)
         _write_report(report_root, report, outputs["quarantine"])
     return BuildResult(release=out, report_dir=report_dir, report=report)

@@ -182,6 +182,12 @@ def render(shards: list[Shard], source: dict, report: dict, repo_id: str | None 
 
 
 def write(
-    root: Path, shards: list[Shard], source: dict, report: dict, repo_id: str | None = None
+    root: Path,
+    shards: list[Shard],
+    source: dict,
+    report: dict,
+    repo_id: str | None = None,
+    iw_labels: str | Path | None = None,
 ) -> None:
+    """Write README.md (and, later, its assets) into the release folder being built."""
     (root / "README.md").write_text(render(shards, source, report, repo_id), encoding="utf-8")
