@@ -66,8 +66,8 @@ def _stream(
     """Clean the raw file batch by batch; turns go to per-language/country work files."""
     keys = []
     text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
-    for number, batch in enumerate(raw.batches(path, header, block_bytes)):
-        normalised, changed = clean.normalise(batch)
+    for number, (batch, profiles) in enumerate(raw.batches(path, header, block_bytes)):
+        normalised, changed = clean.normalise(batch, profiles)
         text["hygiene"].update(changed)
         text["responses_cell_mismatches_by_turn"].update(
             clean.responses_cell_mismatches(normalised)

@@ -7,13 +7,15 @@ Decisions that need all rows (duplicates, annotator consistency) are taken in ``
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 import langcodes
 import polars as pl
 
+from builder import raw
 from community_alignment import schema
-from community_alignment.hashing import fold_of, stable_id
+from community_alignment.hashing import FIELD_SEPARATOR, fold_of, stable_id_expr
 
 MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
 LETTERS = [str(c) for c in schema.codes("choice")]
@@ -77,52 +79,97 @@ def _demographic(column: str) -> pl.Expr:
 
 
 CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # C0 controls but tab and newlines, and DEL
-HYGIENE = {
-    "byte_order_mark": lambda text: text.str.contains("\ufeff", literal=True),
-    "carriage_return": lambda text: text.str.contains("\r", literal=True),
-    "control_character": lambda text: text.str.contains(CONTROL),
-}
+HYGIENE_STEPS = ("byte_order_mark", "carriage_return", "control_character", "unicode_nfc")
 
 
-def _hygienic(expr: pl.Expr) -> pl.Expr:
-    """Text without BOMs, with LF line ends and no stray control characters (before NFC)."""
+@cache
+def maybe_not_nfc() -> str:
+    """A regex class of every character that can make a text differ from its NFC form.
+
+    Characters whose NFC differs from themselves, characters with a non-zero combining class
+    (reordering), and characters that compose with the one before them (the second half of a
+    canonical pair, and Hangul jamo). A text with none of them is already NFC, so only the
+    few cells that have one pay for normalisation.
+    """
+    wanted = set()
+    # no character from U+30000 on decomposes or combines (checked for Unicode 15), and
+    # skipping them makes this table five times quicker to compute
+    for code in range(0x80, 0x30000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        char = chr(code)
+        if unicodedata.combining(char) or unicodedata.normalize("NFC", char) != char:
+            wanted.add(code)
+        parts = unicodedata.decomposition(char).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            wanted.add(int(parts[1], 16))
+    wanted.update(range(0x1161, 0x1176))  # Hangul vowel jamo: compose algorithmically
+    wanted.update(range(0x11A8, 0x11C3))  # Hangul trailing jamo
+    ranges, codes = [], sorted(wanted)
+    first = last = codes[0]
+    for code in codes[1:]:
+        if code != last + 1:
+            ranges.append((first, last))
+            first = code
+        last = code
+    ranges.append((first, last))
     return (
-        expr.str.replace_all("\ufeff", "", literal=True)
-        .str.replace_all("\r\n", "\n", literal=True)
-        .str.replace_all("\r", "\n", literal=True)
-        .str.replace_all(CONTROL, "")
+        "["
+        + "".join(f"\\x{{{a:x}}}" if a == b else f"\\x{{{a:x}}}-\\x{{{b:x}}}" for a, b in ranges)
+        + "]"
     )
 
 
-def hygiene_counts(frame: pl.DataFrame, columns: list[str]) -> dict[str, int]:
-    """How many cells each hygiene step changes (the build report lists them)."""
-    counts = {
-        kind: pl.sum_horizontal(
-            test(pl.col(c)).fill_null(False).cast(pl.Int64) for c in columns
-        ).sum()
-        for kind, test in HYGIENE.items()
-    }
-    counts["unicode_nfc"] = pl.sum_horizontal(
-        (_hygienic(pl.col(c)).str.normalize("NFC") != _hygienic(pl.col(c))).fill_null(False)
-        .cast(pl.Int64)
-        for c in columns
-    ).sum()  # fmt: skip
-    return {kind: int(value) for kind, value in frame.select(**counts).row(0, named=True).items()}
+def _hygiene(column: str, profile: raw.ByteProfile) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """The cleaned column and, per step, how many of its cells the step changes.
+
+    Steps the column's bytes rule out (no CR, no control byte, ASCII only) are skipped.
+    """
+    text, counts = pl.col(column), {}
+    if profile.non_ascii:
+        counts["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
+        text = text.str.replace_all("\ufeff", "", literal=True)
+    if profile.carriage_return:
+        counts["carriage_return"] = text.str.contains("\r", literal=True)
+        text = text.str.replace_all("\r\n", "\n", literal=True).str.replace_all(
+            "\r", "\n", literal=True
+        )
+    if profile.control:
+        counts["control_character"] = text.str.contains(CONTROL)
+        text = text.str.replace_all(CONTROL, "")
+    if profile.non_ascii:
+        suspect = text.str.contains(maybe_not_nfc())
+        normalised = pl.when(suspect).then(text.str.normalize("NFC")).otherwise(text)
+        counts["unicode_nfc"] = suspect & (normalised != text)
+        text = normalised
+    return text.alias(column), counts
 
 
-def normalise(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+def normalise(
+    frame: pl.DataFrame, profiles: dict[str, raw.ByteProfile]
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """Clean text (BOM, CRLF, control characters, NFC), missing markers to null, and codes for
     language, country, flags and wave. Returns the frame and how many cells each step changed."""
     text_columns = [c for c in schema.raw_column_names() if c in frame.columns]
     markers = schema.load("vocabularies")["missing_markers"]
-    changed = hygiene_counts(frame, text_columns)
-    frame = frame.with_columns(pl.struct(text_columns).hash().alias("row_hash")).with_columns(
-        _hygienic(pl.col(c)).str.normalize("NFC").alias(c) for c in text_columns
+    cleaned, flags = [], {}
+    for column in text_columns:
+        text, counts = _hygiene(column, profiles[column])
+        missing = text.str.strip_chars().is_in(markers)
+        cleaned.append(pl.when(missing).then(None).otherwise(text).alias(column))
+        flags |= {f"_{step}:{column}": flag.fill_null(False) for step, flag in counts.items()}
+    # one lazy query, so the cleaning and the counts of what it changed share their work
+    frame = (
+        frame.lazy()
+        .with_columns(pl.struct(text_columns).hash().alias("row_hash"))
+        .with_columns(*cleaned, **flags)
+        .collect()
     )
-    frame = frame.with_columns(
-        pl.when(pl.col(c).str.strip_chars().is_in(markers)).then(None).otherwise(pl.col(c)).alias(c)
-        for c in text_columns
-    )
+    sums = frame.select(pl.col(name).sum() for name in flags).row(0, named=True) if flags else {}
+    changed = {
+        step: sum(n for k, n in sums.items() if k.startswith(f"_{step}:")) for step in HYGIENE_STEPS
+    }
+    frame = frame.drop(list(flags))
     languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
     booleans = raw_to_code("booleans")
     waves = {str(w): w for w in schema.codes("wave")}
@@ -136,7 +183,7 @@ def normalise(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
         *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
         _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
         *(_demographic(c) for c in schema.demographics()),
-    ).with_columns(_row_problem()), changed
+    ).with_columns(_row_problem()), {step: int(n) for step, n in changed.items()}
 
 
 def _row_problem() -> list[pl.Expr]:
@@ -207,35 +254,44 @@ RESPONSES_CELL = re.compile(
 def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
     """Per turn, how many ``{t}_turn_responses`` cells disagree with the four response columns.
 
-    The four columns are what the release uses; the concatenation is only checked.
+    The four columns are what the release uses; the concatenation is only checked. A cell
+    written exactly as RESPONSES_FORMAT agrees at once; the others are parsed leniently
+    (any whitespace around the headers and texts).
     """
     counts = {}
     for number, prefix in schema.turn_prefixes():
-        parts = pl.col(turn_column(prefix, "responses")).str.extract_groups(RESPONSES_CELL.pattern)
+        cell = pl.col(turn_column(prefix, "responses"))
         columns = [pl.col(turn_column(prefix, f"response_{letter}")) for letter in LETTERS]
-        present = pl.any_horizontal(
-            c.is_not_null() for c in [*columns, pl.col(turn_column(prefix, "responses"))]
+        exact = pl.concat_str(
+            [
+                pl.format(f"# Response {letter.upper()}:\n{{}}", column.fill_null(""))
+                for letter, column in zip(LETTERS, columns, strict=True)
+            ],
+            separator="\n\n",
         )
+        present = pl.any_horizontal(c.is_not_null() for c in [*columns, cell])
+        suspects = frame.filter(present & (cell.fill_null("") != exact))
+        parts = cell.str.extract_groups(RESPONSES_CELL.pattern)
         agree = pl.all_horizontal(
             parts.struct.field(str(i + 1)).fill_null("") == column.fill_null("").str.strip_chars()
             for i, column in enumerate(columns)
         ).fill_null(False)
-        counts[number] = int(frame.select((present & ~agree).sum()).item())
+        counts[number] = int(suspects.select((~agree).sum()).item())
     return counts
 
 
 def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per present turn, with its context, flags and ids; conversation fields repeated."""
     turns = schema.turn_prefixes()
+    folds = {a: fold_of(a) for a in frame["annotator_id"].drop_nulls().unique()}
     wide = frame.with_columns(
         *(pl.col(f"{c}_code").alias(c) for c in FLAGS),
         pl.col("wave_code").alias("wave"),
-        pl.col(turn_column(turns[0][1], "prompt"))
-        .map_elements(lambda text: stable_id([text]), return_dtype=pl.String)
+        pl.when(pl.col(turn_column(turns[0][1], "prompt")).is_not_null())
+        .then(stable_id_expr([pl.col(turn_column(turns[0][1], "prompt"))]))
         .alias("first_prompt_id"),
         pl.col("annotator_id")
-        .map_elements(fold_of, return_dtype=pl.Int64)
-        .cast(pl.Int8)
+        .replace_strict(folds, default=None, return_dtype=pl.Int8)
         .alias("fold"),
         *(
             expr.alias(f"t{number}_{name}")
@@ -278,18 +334,20 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
             ).filter(pl.col("exists"))
         )  # fmt: skip
     long = pl.concat(pieces)
-    item_ids = [
-        stable_id(
-            [field for message in context for field in (message["role"], message["content"])]
-            + [prompt, *responses]
+    context_fields = pl.col("context").list.eval(
+        pl.concat_str(
+            [pl.element().struct.field("role"), pl.element().struct.field("content")],
+            separator=FIELD_SEPARATOR,
         )
-        for context, prompt, responses in zip(
-            long["context"].to_list(),
-            long["prompt"].to_list(),
-            long["responses"].to_list(),
-            strict=True,
-        )
-    ]
-    return long.with_columns(pl.Series("item_id", item_ids, dtype=pl.String)).select(
-        *CONVERSATION_FIELDS, *TURN_FIELDS
     )
+    responses = [pl.col("responses").list.get(i) for i in range(len(LETTERS))]
+    item_id = (
+        pl.when(pl.col("context").list.len() > 0)
+        .then(
+            stable_id_expr(
+                [context_fields.list.join(FIELD_SEPARATOR), pl.col("prompt"), *responses]
+            )
+        )
+        .otherwise(stable_id_expr([pl.col("prompt"), *responses]))
+    )
+    return long.with_columns(item_id.alias("item_id")).select(*CONVERSATION_FIELDS, *TURN_FIELDS)

@@ -11,8 +11,10 @@ import csv
 import sys
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -57,10 +59,38 @@ def check_header(path: Path) -> list[str]:
     return header
 
 
+@dataclass(frozen=True)
+class ByteProfile:
+    """What bytes a column of a batch holds, so that cleaning steps that cannot apply are skipped.
+
+    Read off the Arrow buffer, which may hold a few bytes beyond the batch: a step is at worst
+    run for nothing, never skipped when needed.
+    """
+
+    carriage_return: bool
+    control: bool
+    non_ascii: bool
+
+    @classmethod
+    def of(cls, column: pa.Array) -> ByteProfile:
+        data = column.buffers()[2]
+        if data is None:
+            return cls(False, False, False)
+        values = np.frombuffer(data, dtype=np.uint8)
+        low = values[values < 0x20]
+        return cls(
+            carriage_return=bool((low == 0x0D).any()),
+            control=bool(np.isin(low, [0x09, 0x0A, 0x0D], invert=True).any())
+            or bool((values == 0x7F).any()),
+            non_ascii=bool((values >= 0x80).any()),
+        )
+
+
 def batches(
     path: Path, header: list[str], block_bytes: int = BLOCK_BYTES
-) -> Iterator[pl.DataFrame]:
-    """Stream the raw file as polars frames of text columns, each with its record numbers."""
+) -> Iterator[tuple[pl.DataFrame, dict[str, ByteProfile]]]:
+    """Stream the raw file as polars frames of text columns, each with its record numbers and
+    the byte profile of every column."""
     options = dict(
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
@@ -76,11 +106,13 @@ def batches(
     try:
         reader = pacsv.open_csv(path, **options)
         for batch in reader:
+            profiles = {name: ByteProfile.of(batch.column(name)) for name in header}
             frame = pl.from_arrow(batch)
             assert isinstance(frame, pl.DataFrame)
-            yield frame.with_row_index(ROW_NUMBER, offset=rows_seen + 1).with_columns(
+            numbered = frame.with_row_index(ROW_NUMBER, offset=rows_seen + 1).with_columns(
                 pl.col(ROW_NUMBER).cast(pl.Int64)
             )
+            yield numbered, profiles
             rows_seen += batch.num_rows
     except pa.ArrowInvalid as error:
         raise BuildError(

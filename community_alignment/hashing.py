@@ -9,6 +9,8 @@ import hashlib
 import unicodedata
 from collections.abc import Iterable
 
+import polars as pl
+
 FIELD_SEPARATOR = "\x1f"  # cannot occur in the released text
 NULL_MARKER = "\x00"  # stands for a missing field, distinct from the empty string
 ID_LENGTH = 16
@@ -41,3 +43,23 @@ def fold_of(annotator_id: str, folds: int = 10) -> int:
     """
     digest = hashlib.sha256(unicodedata.normalize("NFC", annotator_id).encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % folds
+
+
+def stable_id_expr(fields: list[pl.Expr]) -> pl.Expr:
+    """:func:`stable_id` as a polars expression over text fields that are already NFC.
+
+    The fields are joined with the same separator and null marker and hashed with sha256 in
+    Rust (polars-hash), so a column of ids costs a fraction of a Python loop; the tests check
+    that both give the same ids.
+
+    >>> frame = pl.DataFrame({"prompt": ["What is a moral dilemma?"], "extra": [None]})
+    >>> frame.select(stable_id_expr([pl.col("prompt")])).item() == stable_id(frame["prompt"])
+    True
+    >>> got = frame.select(stable_id_expr([pl.col("prompt"), pl.col("extra")])).item()
+    >>> got == stable_id(["What is a moral dilemma?", None])
+    True
+    """
+    import polars_hash  # noqa: F401  (registers the .chash namespace)
+
+    joined = pl.concat_str([f.fill_null(NULL_MARKER) for f in fields], separator=FIELD_SEPARATOR)
+    return joined.chash.sha2_256().str.slice(0, ID_LENGTH)

@@ -118,3 +118,12 @@ def test_random_corruption_is_quarantined_or_fails_and_books_balance(tmp_path_fa
     known = set(schema.load("release")["quarantine_reasons"])
     assert set(quarantine["reason"].to_list()) <= known
     assert quarantine["detail"].null_count() == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_text_the_nfc_quick_check_passes_is_already_nfc(value):
+    from builder.clean import maybe_not_nfc
+
+    suspect = pl.Series([value]).str.contains(maybe_not_nfc()).item()
+    assert suspect or unicodedata.normalize("NFC", value) == value
