@@ -14,7 +14,8 @@ from builder import card, clean, decide, raw, release, sources, tables
 from builder.errors import BuildError
 from community_alignment import __version__, schema
 
-MISSING = "_"  # partition name for rows without a release language or country
+MISSING = "_"
+PAIR_SLICE_COMPARISONS = 10_000  # partition name for rows without a release language or country
 
 
 @dataclass
@@ -112,25 +113,29 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
         if turns.is_empty():
             continue
         quarantines.append(tables.turn_quarantine(turns))
-        comparisons = tables.comparisons(turns)
-        pairs = tables.pairs(comparisons)
-        conversations = tables.conversations(turns)
-        for name, frame in (
-            ("comparisons", comparisons),
-            ("pairs", pairs),
-            ("conversations", conversations),
-        ):
-            if not frame.is_empty():
-                shards += release.write_shards(root, frame, name, language, country)
         activity.append(tables.activity(turns))
+        # one table at a time, each dropped once written: this part is the build's peak memory
+        conversations = tables.conversations(turns)
+        shards += release.write_shards(root, conversations, "conversations", language, country)
+        counts["conversations"] += conversations.height
+        del conversations
+        comparisons = tables.comparisons(turns)
+        if not comparisons.is_empty():
+            shards += release.write_shards(root, comparisons, "comparisons", language, country)
+        pairs = tables.pair_count(comparisons)
+        if pairs:  # written a slice of comparisons at a time: pairs repeat the context thrice
+            slices = comparisons.iter_slices(PAIR_SLICE_COMPARISONS)
+            chunks = (tables.pairs(part) for part in slices)
+            shards += release.write_shards(
+                root, chunks, "pairs", language, country, total_rows=pairs
+            )
         counts["turns"] += turns.height
         counts["turns_without_choice"] += turns["raw_choice"].is_null().sum()
         counts["comparisons_with_incomplete_context"] += comparisons.filter(
             ~pl.col("context_complete")
         ).height
         counts["comparisons"] += comparisons.height
-        counts["pairs"] += pairs.height
-        counts["conversations"] += conversations.height
+        counts["pairs"] += pairs
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:
         for (country,), part in annotators.partition_by("country", as_dict=True).items():

@@ -12,7 +12,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,35 +40,67 @@ def shard_folder(table: str, language: str | None) -> str:
 
 
 def write_shards(
-    root: Path, frame: pl.DataFrame, table: str, language: str | None, country: str
+    root: Path,
+    chunks: pl.DataFrame | Iterable[pl.DataFrame],
+    table: str,
+    language: str | None,
+    country: str,
+    *,
+    total_rows: int | None = None,
 ) -> list[Shard]:
-    """Write one language/country part of a table as NNNNN-of-NNNNN Parquet shards."""
+    """Write one language/country part of a table as NNNNN-of-NNNNN Parquet shards.
+
+    ``chunks`` is a frame, or frames in row order whose rows add up to ``total_rows`` (the
+    shard count is in every file name, so it must be known before the first file is written);
+    only one chunk is in memory at a time.
+    """
+    if isinstance(chunks, pl.DataFrame):
+        chunks, total_rows = [chunks], chunks.height
+    if total_rows is None:
+        raise ValueError("write_shards needs total_rows when it is given chunks")
     spec = schema.table(table)
-    arrow = frame.to_arrow().cast(schema.arrow_schema(table))
-    count = max(1, math.ceil(arrow.num_rows / spec["rows_per_shard"]))
+    per_shard = spec["rows_per_shard"]
+    count = max(1, math.ceil(total_rows / per_shard))
     folder = root / shard_folder(table, language)
     folder.mkdir(parents=True, exist_ok=True)
-    shards = []
-    for index in range(count):
-        part = arrow.slice(index * spec["rows_per_shard"], spec["rows_per_shard"])
-        name = f"{country}-{index:05d}-of-{count:05d}.parquet"
-        pq.write_table(
-            part,
-            folder / name,
-            row_group_size=spec["rows_per_row_group"],
-            compression="zstd",
-            write_page_index=True,
-            use_content_defined_chunking=True,
-        )
-        shards.append(
-            Shard(
-                path=f"{shard_folder(table, language)}/{name}",
-                table=table,
-                language=language,
-                country=country,
-                rows=part.num_rows,
-                arrow_bytes=part.nbytes,
+    arrow_schema = schema.arrow_schema(table)
+    options = dict(compression="zstd", write_page_index=True, use_content_defined_chunking=True)
+    shards: list[Shard] = []
+    writer, written, arrow_bytes = None, 0, 0
+
+    def close() -> None:
+        nonlocal writer
+        writer.close()
+        name = Path(writer.where).name
+        shards.append(Shard(f"{shard_folder(table, language)}/{name}", table, language,
+                            country, written, arrow_bytes))  # fmt: skip
+        writer = None
+
+    for chunk in chunks:
+        arrow = chunk.to_arrow().cast(arrow_schema)
+        offset = 0
+        while offset < arrow.num_rows:
+            if writer is None:
+                name = f"{country}-{len(shards):05d}-of-{count:05d}.parquet"
+                writer = pq.ParquetWriter(folder / name, arrow_schema, **options)
+                written, arrow_bytes = 0, 0
+            part = arrow.slice(offset, per_shard - written)
+            writer.write_table(part, row_group_size=spec["rows_per_row_group"])
+            written += part.num_rows
+            arrow_bytes += part.nbytes
+            offset += part.num_rows
+            if written == per_shard:
+                close()
+    if writer is not None or not shards:
+        if writer is None:  # an empty part still gets its one (empty) file
+            writer = pq.ParquetWriter(
+                folder / f"{country}-00000-of-00001.parquet", arrow_schema, **options
             )
+        close()
+    if len(shards) != count or sum(s.rows for s in shards) != total_rows:
+        raise RuntimeError(
+            f"{table}/{language}/{country}: wrote {sum(s.rows for s in shards)} "
+            f"rows in {len(shards)} shards, expected {total_rows} in {count}"
         )
     return shards
 

@@ -55,6 +55,14 @@ def comparisons(turns: pl.DataFrame) -> pl.DataFrame:
     return _sorted(turns.filter(pl.col("is_comparison")), "comparisons")
 
 
+def pair_count(comparisons: pl.DataFrame) -> int:
+    """How many pairs :func:`pairs` makes of these comparisons, without making them."""
+    present = pl.col("responses").list.eval(pl.element().is_not_null()).list.sum()
+    return int(
+        comparisons.filter(pl.col("context_complete")).select((present - 1).sum()).item() or 0
+    )
+
+
 def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
     """One TRL preference pair per present, non-chosen candidate of a complete-context comparison."""
     positions = pl.DataFrame(
@@ -84,14 +92,25 @@ def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
 def conversations(turns: pl.DataFrame) -> pl.DataFrame:
     """One row per conversation, its turns nested in order (turns without a choice included)."""
     turn_fields = [f["name"] for f in schema.load("release")["types"]["turn"]["struct"]]
-    nested = turns.sort("turn").with_columns(
-        pl.when(pl.col("is_comparison")).then(pl.col("comparison_id")).alias("comparison_id")
+    computed = {"conversation_id", "turns", "num_turns", "num_comparisons"}
+    per_conversation = [n for n in schema.field_names("conversations") if n not in computed]
+    nested = (
+        turns.lazy()
+        .select("conversation_id", *per_conversation, *turn_fields, "is_comparison")
+        .sort("turn")
+        .with_columns(
+            pl.when(pl.col("is_comparison")).then(pl.col("comparison_id")).alias("comparison_id")
+        )
     )
-    frame = nested.group_by("conversation_id", maintain_order=True).agg(
-        pl.exclude(turn_fields, "is_comparison").first(),
-        pl.struct(turn_fields).alias("turns"),
-        pl.len().cast(pl.Int8).alias("num_turns"),
-        pl.col("is_comparison").sum().cast(pl.Int8).alias("num_comparisons"),
+    frame = (
+        nested.group_by("conversation_id", maintain_order=True)
+        .agg(
+            pl.col(per_conversation).first(),
+            pl.struct(turn_fields).alias("turns"),
+            pl.len().cast(pl.Int8).alias("num_turns"),
+            pl.col("is_comparison").sum().cast(pl.Int8).alias("num_comparisons"),
+        )
+        .collect()
     )
     return _sorted(frame, "conversations")
 
