@@ -15,7 +15,7 @@ from builder.errors import BuildError
 from community_alignment import __version__, schema
 
 MISSING = "_"
-PAIR_SLICE_COMPARISONS = 10_000  # partition name for rows without a release language or country
+SLICE_TURNS = 20_000  # partition name for rows without a release language or country
 
 
 @dataclass
@@ -108,34 +108,38 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
         if MISSING in (language, country):
             continue  # rows without a language or country are all in the row quarantine
         turns = tables.accepted_turns(
-            pl.read_parquet(folder / "*.parquet"), decisions.accepted_rows, decisions.annotators
+            pl.scan_parquet(folder / "*.parquet"), decisions.accepted_rows, decisions.annotators
         )
         if turns.is_empty():
             continue
         quarantines.append(tables.turn_quarantine(turns))
         activity.append(tables.activity(turns))
-        # one table at a time, each dropped once written: this part is the build's peak memory
-        conversations = tables.conversations(turns)
-        shards += release.write_shards(root, conversations, "conversations", language, country)
-        counts["conversations"] += conversations.height
-        del conversations
-        comparisons = tables.comparisons(turns)
-        if not comparisons.is_empty():
-            shards += release.write_shards(root, comparisons, "comparisons", language, country)
-        pairs = tables.pair_count(comparisons)
-        if pairs:  # written a slice of comparisons at a time: pairs repeat the context thrice
-            slices = comparisons.iter_slices(PAIR_SLICE_COMPARISONS)
-            chunks = (tables.pairs(part) for part in slices)
-            shards += release.write_shards(
-                root, chunks, "pairs", language, country, total_rows=pairs
-            )
+        # each table is made and written a slice of conversations at a time: the part's turns
+        # are the only thing of its size in memory
+        slices = tables.conversation_slices(turns, SLICE_TURNS)
+        is_comparison = turns["is_comparison"]
+        sizes = {
+            "conversations": turns["conversation_id"].n_unique(),
+            "comparisons": int(is_comparison.sum()),
+            "pairs": tables.pair_count(turns.filter(is_comparison)),
+        }
+        makers = {
+            "conversations": tables.conversations,
+            "comparisons": tables.comparisons,
+            "pairs": lambda part: tables.pairs(tables.comparisons(part)),
+        }
+        for name, maker in makers.items():
+            if sizes[name]:
+                chunks = (maker(turns.slice(offset, length)) for offset, length in slices)
+                shards += release.write_shards(
+                    root, chunks, name, language, country, total_rows=sizes[name]
+                )
+            counts[name] += sizes[name]
+        counts["comparisons_with_incomplete_context"] += int(
+            (is_comparison & ~turns["context_complete"]).sum()
+        )
         counts["turns"] += turns.height
         counts["turns_without_choice"] += turns["raw_choice"].is_null().sum()
-        counts["comparisons_with_incomplete_context"] += comparisons.filter(
-            ~pl.col("context_complete")
-        ).height
-        counts["comparisons"] += comparisons.height
-        counts["pairs"] += pairs
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:
         for (country,), part in annotators.partition_by("country", as_dict=True).items():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,8 @@ from builder.errors import BuildError
 from community_alignment import schema
 
 ROW_NUMBER = "raw_row"  # 1-based record number in the raw file, header excluded
-BLOCK_BYTES = 4 << 20  # larger blocks read a little faster but hold far more memory
+BLOCK_BYTES = 4 << 20  # the CSV reader's block: larger ones hold far more memory
+FRAME_BYTES = 24 << 20  # text cleaned at a time
 
 
 def read_header(path: Path) -> list[str]:
@@ -70,15 +71,22 @@ class ByteProfile:
     carriage_return: bool
     control: bool
     non_ascii: bool
+    byte_order_mark: bool
+
+    @classmethod
+    def merged(cls, profiles: list[ByteProfile]) -> ByteProfile:
+        return cls(*(any(getattr(p, f) for p in profiles) for f in cls.__dataclass_fields__))
 
     @classmethod
     def of(cls, column: pa.Array) -> ByteProfile:
         data = column.buffers()[2]
         if data is None:
-            return cls(False, False, False)
+            return cls(False, False, False, False)
         values = np.frombuffer(data, dtype=np.uint8)
         low = values[values < 0x20]
+        lead = np.flatnonzero(values[:-2] == 0xEF)  # U+FEFF is EF BB BF in UTF-8
         return cls(
+            byte_order_mark=bool(((values[lead + 1] == 0xBB) & (values[lead + 2] == 0xBF)).any()),
             carriage_return=bool((low == 0x0D).any()),
             control=bool(np.isin(low, [0x09, 0x0A, 0x0D], invert=True).any())
             or bool((values == 0x7F).any()),
@@ -87,7 +95,7 @@ class ByteProfile:
 
 
 def batches(
-    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES
+    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int = FRAME_BYTES
 ) -> Iterator[tuple[pl.DataFrame, dict[str, ByteProfile]]]:
     """Stream the raw file as polars frames of text columns, each with its record numbers and
     the byte profile of every column."""
@@ -105,19 +113,37 @@ def batches(
     rows_seen = 0
     try:
         reader = pacsv.open_csv(path, **options)
-        for batch in reader:
-            profiles = {name: ByteProfile.of(batch.column(name)) for name in header}
-            frame = pl.from_arrow(batch)
+        for group in _grouped(reader, frame_bytes):
+            profiles = {
+                name: ByteProfile.merged([ByteProfile.of(b.column(name)) for b in group])
+                for name in header
+            }
+            frame = pl.from_arrow(pa.Table.from_batches(group))
             assert isinstance(frame, pl.DataFrame)
             numbered = frame.with_row_index(ROW_NUMBER, offset=rows_seen + 1).with_columns(
                 pl.col(ROW_NUMBER).cast(pl.Int64)
             )
             yield numbered, profiles
-            rows_seen += batch.num_rows
+            rows_seen += frame.height
     except pa.ArrowInvalid as error:
         raise BuildError(
             f"{path}: {locate_problem(path, len(header))} (reader said: {error})"
         ) from error
+
+
+def _grouped(reader: Iterable[pa.RecordBatch], frame_bytes: int) -> Iterator[list[pa.RecordBatch]]:
+    """Record batches gathered until they hold ``frame_bytes``: the reader's blocks stay small
+    (its memory grows with block size), while each frame is big enough that the per-frame cost
+    of cleaning is paid rarely."""
+    group, size = [], 0
+    for batch in reader:
+        group.append(batch)
+        size += batch.nbytes
+        if size >= frame_bytes:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def locate_problem(path: Path, columns: int) -> str:

@@ -13,29 +13,58 @@ def _message(role: str, content: pl.Expr) -> pl.Expr:
     return pl.struct(role=pl.lit(role), content=content)
 
 
-def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+def order(keys: list[str]) -> list[pl.Expr]:
     """Deterministic row order: ids in numeric order when they are numbers, then as text."""
-    keys = schema.table(table)["sort_by"]
     numeric = [
         pl.col(k).cast(pl.Int64, strict=False) if k.endswith("_id") else pl.col(k) for k in keys
     ]
-    return frame.sort([*numeric, *keys], nulls_last=True).select(schema.field_names(table))
+    return [*numeric, *(pl.col(k) for k in keys)]
+
+
+def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    keys = schema.table(table)["sort_by"]
+    return frame.sort(order(keys), nulls_last=True).select(schema.field_names(table))
 
 
 def accepted_turns(
-    turns: pl.DataFrame, accepted_rows: pl.DataFrame, annotators: pl.DataFrame
+    turns: pl.LazyFrame, accepted_rows: pl.DataFrame, annotators: pl.DataFrame
 ) -> pl.DataFrame:
-    """Turns of released rows, with each annotator's settled demographics joined in."""
+    """Turns of released rows in conversation order, with each annotator's settled
+    demographics joined in."""
     demographics = schema.demographics()
     return (
-        turns.join(accepted_rows, on="raw_row", how="semi")
+        turns.join(accepted_rows.lazy(), on="raw_row", how="semi")
         .drop(demographics)
-        .join(annotators.select("annotator_id", *demographics), on="annotator_id", how="left")
+        .join(
+            annotators.lazy().select("annotator_id", *demographics), on="annotator_id", how="left"
+        )
         .with_columns(
             pl.format("{}-{}", "conversation_id", "turn").alias("comparison_id"),
             pl.col("choice").is_not_null().alias("is_comparison"),
         )
+        .sort(order(["conversation_id", "turn"]), nulls_last=True)
+        .collect()
     )
+
+
+def conversation_slices(turns: pl.DataFrame, rows: int) -> list[tuple[int, int]]:
+    """(offset, length) slices of turns in conversation order, each about ``rows`` long and
+    never splitting a conversation, so tables made slice by slice stay in order."""
+    starts = (
+        turns.select(
+            (pl.col("conversation_id") != pl.col("conversation_id").shift(1)).fill_null(True)
+        )
+        .to_series()
+        .arg_true()
+        .to_list()
+    )
+    bounds, begin = [], 0
+    for start in starts[1:]:
+        if start - begin >= rows:
+            bounds.append((begin, start - begin))
+            begin = start
+    bounds.append((begin, turns.height - begin))
+    return bounds
 
 
 def turn_quarantine(turns: pl.DataFrame) -> pl.DataFrame:
