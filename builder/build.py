@@ -15,7 +15,7 @@ from builder.errors import BuildError
 from community_alignment import __version__, schema
 
 MISSING = "_"
-SLICE_TURNS = 20_000  # partition name for rows without a release language or country
+SLICE_TURNS = 5_000  # partition name for rows without a release language or country
 
 
 @dataclass
@@ -107,39 +107,44 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
         language, country = folder.name.split("-")
         if MISSING in (language, country):
             continue  # rows without a language or country are all in the row quarantine
-        turns = tables.accepted_turns(
-            pl.scan_parquet(folder / "*.parquet"), decisions.accepted_rows, decisions.annotators
-        )
-        if turns.is_empty():
+        part = pl.read_parquet(folder / "*.parquet")
+        released = tables.released_turns(part, decisions.accepted_rows)
+        if released.is_empty():
             continue
-        quarantines.append(tables.turn_quarantine(turns))
-        activity.append(tables.activity(turns))
+        quarantines.append(tables.turn_quarantine(released))
+        activity.append(tables.activity(released))
         # each table is made and written a slice of conversations at a time: the part's turns
         # are the only thing of its size in memory
-        slices = tables.conversation_slices(turns, SLICE_TURNS)
-        is_comparison = turns["is_comparison"]
+        is_comparison = released["is_comparison"]
         sizes = {
-            "conversations": turns["conversation_id"].n_unique(),
+            "conversations": released["conversation_id"].n_unique(),
             "comparisons": int(is_comparison.sum()),
-            "pairs": tables.pair_count(turns.filter(is_comparison)),
+            "pairs": tables.pair_count(released),
         }
         makers = {
             "conversations": tables.conversations,
             "comparisons": tables.comparisons,
-            "pairs": lambda part: tables.pairs(tables.comparisons(part)),
+            "pairs": lambda turns: tables.pairs(tables.comparisons(turns)),
         }
+        slices = tables.conversation_slices(released, SLICE_TURNS)
         for name, maker in makers.items():
-            if sizes[name]:
-                chunks = (maker(turns.slice(offset, length)) for offset, length in slices)
-                shards += release.write_shards(
-                    root, chunks, name, language, country, total_rows=sizes[name]
-                )
-            counts[name] += sizes[name]
+            if not sizes[name]:
+                continue
+            chunks = (
+                maker(tables.with_annotators(part[released["_row"].slice(offset, length)],
+                                             decisions.annotators))
+                for offset, length in slices
+            )  # fmt: skip
+            shards += release.write_shards(
+                root, chunks, name, language, country, total_rows=sizes[name]
+            )
+        counts.update(sizes)
         counts["comparisons_with_incomplete_context"] += int(
-            (is_comparison & ~turns["context_complete"]).sum()
+            (is_comparison & ~released["context_complete"]).sum()
         )
-        counts["turns"] += turns.height
-        counts["turns_without_choice"] += turns["raw_choice"].is_null().sum()
+        counts["turns"] += released.height
+        counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
+        del part
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:
         for (country,), part in annotators.partition_by("country", as_dict=True).items():

@@ -26,24 +26,41 @@ def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.sort(order(keys), nulls_last=True).select(schema.field_names(table))
 
 
-def accepted_turns(
-    turns: pl.LazyFrame, accepted_rows: pl.DataFrame, annotators: pl.DataFrame
-) -> pl.DataFrame:
-    """Turns of released rows in conversation order, with each annotator's settled
-    demographics joined in."""
+def released_turns(part: pl.DataFrame, accepted_rows: pl.DataFrame) -> pl.DataFrame:
+    """A light index of a part's released turns, in conversation order: where each is in
+    ``part`` (``_row``) and what the counts, quarantine and pairs need, without the text."""
+    present = pl.col("responses").list.eval(pl.element().is_not_null()).list.sum()
+    return (
+        part.lazy()
+        .with_row_index("_row")
+        .join(accepted_rows.lazy(), on="raw_row", how="semi")
+        .select(
+            "_row", "raw_row", "conversation_id", "annotator_id", "turn", "fold",
+            "turn_problem", "raw_choice", "context_complete",
+            pl.col("choice").is_not_null().alias("is_comparison"),
+            pl.col("explanation").is_not_null().alias("explained"),
+            present.alias("present_responses"),
+        )
+        .sort(order(["conversation_id", "turn"]), nulls_last=True)
+        .collect()
+    )  # fmt: skip
+
+
+def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFrame:
+    """Turns with each annotator's settled demographics joined in, and their comparison ids."""
     demographics = schema.demographics()
     return (
-        turns.join(accepted_rows.lazy(), on="raw_row", how="semi")
-        .drop(demographics)
+        turns.drop(demographics)
         .join(
-            annotators.lazy().select("annotator_id", *demographics), on="annotator_id", how="left"
+            annotators.select("annotator_id", *demographics),
+            on="annotator_id",
+            how="left",
+            maintain_order="left",
         )
         .with_columns(
             pl.format("{}-{}", "conversation_id", "turn").alias("comparison_id"),
             pl.col("choice").is_not_null().alias("is_comparison"),
         )
-        .sort(order(["conversation_id", "turn"]), nulls_last=True)
-        .collect()
     )
 
 
@@ -84,12 +101,10 @@ def comparisons(turns: pl.DataFrame) -> pl.DataFrame:
     return _sorted(turns.filter(pl.col("is_comparison")), "comparisons")
 
 
-def pair_count(comparisons: pl.DataFrame) -> int:
-    """How many pairs :func:`pairs` makes of these comparisons, without making them."""
-    present = pl.col("responses").list.eval(pl.element().is_not_null()).list.sum()
-    return int(
-        comparisons.filter(pl.col("context_complete")).select((present - 1).sum()).item() or 0
-    )
+def pair_count(released: pl.DataFrame) -> int:
+    """How many pairs :func:`pairs` makes of these turns (see :func:`released_turns`)."""
+    complete = pl.col("is_comparison") & pl.col("context_complete")
+    return int(released.filter(complete).select(pl.col("present_responses") - 1).sum().item() or 0)
 
 
 def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
@@ -149,8 +164,7 @@ def activity(turns: pl.DataFrame) -> pl.DataFrame:
     return turns.group_by("annotator_id").agg(
         pl.col("conversation_id").n_unique().alias("num_conversations"),
         pl.col("is_comparison").sum().alias("num_comparisons"),
-        (pl.col("is_comparison") & pl.col("explanation").is_not_null()).sum()
-        .alias("num_explanations"),
+        (pl.col("is_comparison") & pl.col("explained")).sum().alias("num_explanations"),
         pl.col("fold").first(),
     )  # fmt: skip
 
