@@ -86,7 +86,7 @@ def _stream(
         ).items():
             folder = work / f"{language or MISSING}-{country or MISSING}"
             folder.mkdir(parents=True, exist_ok=True)
-            part.write_parquet(folder / f"{number:06d}.parquet")
+            part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
         if progress:
             print(f"\rread {batch['raw_row'][-1]:,} raw rows", end="", flush=True)
     if progress:
