@@ -56,7 +56,9 @@ def build(
         shutil.rmtree(work)
         report = _report(src, rows, decisions, outputs) | {"text": text}
         card.write(root, outputs["shards"], src.provenance(), report, repo_id, iw_labels)
-        release.write_manifest(root, src.provenance(), outputs["shards"], __version__)
+        release.write_manifest(
+            root, src.provenance(), outputs["shards"], __version__, card.release_version()
+        )
         _write_report(report_root, report, outputs["quarantine"])
     return BuildResult(release=out, report_dir=report_dir, report=report)
 

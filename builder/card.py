@@ -1,16 +1,29 @@
 """The release's README.md: YAML (configs, dataset_info) from schema/ and the data, plus prose.
 
 The prose template is ``dataset_card.md`` at the top of the checkout; each ``{{ name }}`` in it
-is filled here from schema/ and the data, never typed.
+is filled here from schema/, ``schema/versions.yaml``, the build report and the data, never
+typed. The statistics come from :func:`community_alignment.describe.describe`, agreement from
+:func:`community_alignment.agreement.agreement`, the values section from
+:mod:`community_alignment.iw`; the figures (:mod:`builder.figures`) go to ``assets/`` inside
+the release and are embedded with relative paths.
+
+The tables the validator checks are built by the ``*_table_rows`` functions below, which both
+this module (to write the card) and :mod:`builder.validate` (to recompute them from the data)
+call; a table's rows are lists of cells, the first row its header.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import warnings
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import datasets
+import polars as pl
 import yaml
 
 from builder.release import Shard
@@ -19,6 +32,30 @@ from community_alignment import schema
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
                    (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]  # fmt: skip
+
+# Agreement and IW intervals: bootstrap over units, as the card states.
+RESAMPLES = 1000
+SEED = 0
+CONFIDENCE = 0.95
+
+ASSETS = "assets"
+FIGURES = {
+    "positions": f"{ASSETS}/positions_by_country.png",
+    "agreement": f"{ASSETS}/agreement_by_country.png",
+    "iw_map": f"{ASSETS}/iw_map.png",
+}
+
+# Headings (in dataset_card.md) of the sections whose first table the validator checks.
+HEADINGS = {
+    "glance": "At a glance",
+    "by_country": "Countries",
+    "by_language": "Languages",
+    "turns": "Conversation length",
+    "positions": "Which position gets chosen",
+    "agreement": "Do annotators agree?",
+    "cross": "Agreement across countries",
+}
+VERSION_LINE = re.compile(r"^Version \*\*(?P<version>[^*]+)\*\*", re.M)
 
 
 def size_category(rows: int) -> str:
@@ -31,6 +68,225 @@ def size_category(rows: int) -> str:
         if rows < limit:
             return label
     return "n>10M"
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def versions() -> list[dict[str, Any]]:
+    """``schema/versions.yaml``: the release versions, newest first, checked."""
+    entries = schema.load("versions")["versions"]
+    if not entries:
+        raise ValueError("schema/versions.yaml lists no version")
+    for entry in entries:
+        missing = [k for k in ("version", "date", "changes") if not entry.get(k)]
+        if missing:
+            raise ValueError(f"schema/versions.yaml: {entry.get('version')!r} lacks {missing}")
+        if not re.fullmatch(r"\d+\.\d+\.\d+", str(entry["version"])):
+            raise ValueError(f"schema/versions.yaml: {entry['version']!r} is not MAJOR.MINOR.PATCH")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(entry["date"])):
+            raise ValueError(f"schema/versions.yaml: {entry['version']} date is not YYYY-MM-DD")
+    order = [tuple(int(p) for p in str(e["version"]).split(".")) for e in entries]
+    if order != sorted(order, reverse=True) or len(set(order)) != len(order):
+        raise ValueError("schema/versions.yaml: versions must be distinct, newest first")
+    return entries
+
+
+def release_version() -> str:
+    """The version of the release a build writes: the newest entry of schema/versions.yaml.
+
+    >>> release_version() == str(versions()[0]["version"])
+    True
+    """
+    return str(versions()[0]["version"])
+
+
+def changelog() -> str:
+    lines = []
+    for entry in versions():
+        lines += [f"### {entry['version']} ({entry['date']})", ""]
+        lines += [f"- {' '.join(str(change).split())}" for change in entry["changes"]]
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def count(value: Any) -> str:
+    """A count with thousands separators.
+
+    >>> count(1234), count(None)
+    ('1,234', 'n/a')
+    """
+    return "n/a" if missing(value) else f"{int(value):,}"
+
+
+def share(value: Any) -> str:
+    """A share as a percentage with one decimal.
+
+    >>> share(0.41234), share(float("nan"))
+    ('41.2%', 'n/a')
+    """
+    return "n/a" if missing(value) else f"{value:.1%}"
+
+
+def decimal(value: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals.
+
+    >>> decimal(0.14449), decimal(-0.0001), decimal(None)
+    ('0.144', '-0.000', 'n/a')
+    """
+    return "n/a" if missing(value) else f"{value:.{digits}f}"
+
+
+def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = False) -> str:
+    """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``.
+
+    >>> estimate(0.5, 0.25, 0.75), estimate(0.5, 0.25, 0.75, percent=True), estimate(0.5)
+    ('0.500 [0.250, 0.750]', '50.0% [25.0, 75.0]', '0.500')
+    """
+    if missing(value):
+        return "n/a"
+    text = share(value) if percent else decimal(value)
+    if missing(low) or missing(high):
+        return text
+    if percent:
+        return f"{text} [{low * 100:.1f}, {high * 100:.1f}]"
+    return f"{text} [{decimal(low)}, {decimal(high)}]"
+
+
+def median_text(value: Any) -> str:
+    return "n/a" if missing(value) else f"{value:g}"
+
+
+def country_label(code: str) -> str:
+    names = {v["code"]: v["name"] for v in schema.vocabulary("countries")["values"]}
+    return f"{names.get(code, code)} (`{code}`)"
+
+
+def language_label(code: str) -> str:
+    names = {v["code"]: v["name"] for v in schema.vocabulary("languages")["values"]}
+    return f"{names.get(code, code)} (`{code}`)"
+
+
+def markdown_table(rows: list[list[str]], numeric_from: int = 1) -> str:
+    """Rows of cells (the first the header) as a markdown table; columns from
+    ``numeric_from`` are right-aligned."""
+    header, *body = rows
+    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
+    return "\n".join("| " + " | ".join(row) + " |" for row in [header, align, *body])
+
+
+# --- the tables the validator checks (rows of cells, header first) ----------------------------
+
+
+def glance_table_rows(stats: dict) -> list[list[str]]:
+    return [
+        ["statistic", "value"],
+        ["comparisons with an explanation", share(stats["share_with_explanation"])],
+        ["comparisons not in English", share(stats["share_not_english"])],
+        ["conversations whose first prompt the annotator wrote",
+         share(stats["share_annotator_written_first_prompt"])],
+        ["first prompts with at least 10 annotators",
+         count(stats["first_prompts_with_10_annotators"])],
+        ["units with at least 10 annotators", count(stats["units_with_10_annotators"])],
+        ["units with at least 2 annotators", count(stats["units_with_2_annotators"])],
+        ["median conversations per annotator",
+         median_text(stats["median_conversations_per_annotator"])],
+        ["comparisons won by the longest candidate",
+         share(stats["share_longest_response_chosen"])],
+        ["... if every pick were random", share(stats["share_longest_by_chance"])],
+    ]  # fmt: skip
+
+
+def group_table_rows(stats: dict, key: str) -> list[list[str]]:
+    """``key`` is ``by_country`` or ``by_language``."""
+    title, label = (
+        ("country", country_label) if key == "by_country" else ("language", language_label)
+    )
+    rows = [[title, "conversations", "comparisons", "annotators"]]
+    for code, row in stats[key].items():
+        rows.append(
+            [label(code), count(row["conversations"]), count(row["comparisons"]),
+             count(row["annotators"])]
+        )  # fmt: skip
+    return rows
+
+
+def turns_table_rows(stats: dict) -> list[list[str]]:
+    turns = stats["conversations_by_turns"]
+    total = sum(turns.values())
+    rows = [["turns", "conversations", "share"]]
+    rows += [[str(k), count(n), share(n / total if total else math.nan)] for k, n in turns.items()]
+    return rows
+
+
+def positions_table_rows(stats: dict) -> list[list[str]]:
+    letters = list(stats["position_shares"])
+    rows = [["country", "comparisons", *(f"chose {letter.upper()}" for letter in letters)]]
+    for code, shares in stats["position_shares_by_country"].items():
+        n = stats["by_country"].get(code, {}).get("comparisons", 0)
+        rows.append([country_label(code), count(n), *(share(shares[k]) for k in letters)])
+    rows.append(
+        ["all", count(stats["comparisons"]), *(share(stats["position_shares"][k]) for k in letters)]
+    )
+    return rows
+
+
+def ordered_agreement(table: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``agreement(..., by="country")`` in the schema's country order."""
+    order = {code: i for i, code in enumerate(schema.codes("countries"))}
+    rows = table.to_dicts()
+    return sorted(rows, key=lambda r: (order.get(r["country"], len(order)), str(r["country"])))
+
+
+def agreement_table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
+    out = [["country", "picks", "units (≥ 2 picks)", "pairs of picks", "Krippendorff's α [95% CI]",
+            "pairwise agreement [95% CI]", "chance agreement"]]  # fmt: skip
+    for row in rows:
+        out.append(
+            [
+                country_label(row["country"]),
+                count(row["picks"]),
+                count(row["units"]),
+                count(row["pairs"]),
+                estimate(row["alpha"], row.get("alpha_low"), row.get("alpha_high")),
+                estimate(
+                    row["pairwise_pooled"],
+                    row.get("pairwise_pooled_low"),
+                    row.get("pairwise_pooled_high"),
+                    percent=True,
+                ),
+                share(row["chance_marginal"]),
+            ]
+        )
+    return out
+
+
+def cross_table_rows(table: pl.DataFrame | None) -> list[list[str]]:
+    """Country pairs that share units, from ``iw.distance_vs_disagreement(...).table``."""
+    rows = [["countries", "IW distance", "shared units", "pairs of picks",
+             "agreement [95% CI]"]]  # fmt: skip
+    if table is None:
+        return rows
+    order = {code: i for i, code in enumerate(schema.codes("countries"))}
+    shared = [r for r in table.to_dicts() if r["pairs"]]
+    for r in sorted(shared, key=lambda r: sorted((order[r["country_a"]], order[r["country_b"]]))):
+        a, b = sorted((r["country_a"], r["country_b"]), key=order.__getitem__)
+        rows.append(
+            [f"`{a}` and `{b}`", decimal(r["distance"], 2), count(r["units"]), count(r["pairs"]),
+             estimate(r["agreement"], r.get("agreement_low"), r.get("agreement_high"),
+                      percent=True)]
+        )  # fmt: skip
+    return rows
+
+
+# --- YAML ---------------------------------------------------------------------------------------
 
 
 def split_rows(shards: list[Shard]) -> dict[str, dict[str, dict[str, int]]]:
@@ -125,7 +381,300 @@ def field_table(table: str) -> str:
     return "\n".join(lines)
 
 
-def _placeholders(shards: list[Shard], source: dict, report: dict, repo_id: str) -> dict[str, str]:
+# --- the analyses the card shows --------------------------------------------------------------
+
+
+@dataclass
+class Analysis:
+    """Everything the card states about the data, computed once from the release folder."""
+
+    stats: dict
+    agreement: list[dict[str, Any]]  # agreement by country, in country order
+    cross: Any  # iw.DistanceDisagreement
+    iw: Any = None  # iw.IWSummary when labels were supplied
+    iw_labels: str | None = None  # the labels file's name
+
+
+def table_frame(root: Path, table: str, shards: list[Shard]) -> pl.LazyFrame:
+    """A lazy scan of one table of the release being built (empty, with the table's columns,
+    when the build wrote no file of it)."""
+    from community_alignment.load import scan
+
+    if any(shard.table == table for shard in shards):
+        return scan(root, table)
+    return pl.from_arrow(schema.arrow_schema(table).empty_table()).lazy()
+
+
+def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[dict], Any]:
+    """Agreement by country (rows in country order) and ``iw.distance_vs_disagreement``, with
+    the card's bootstrap parameters; ``([], None)`` when there is no comparison."""
+    from community_alignment import iw
+    from community_alignment.agreement import agreement
+
+    lazy = comparisons.lazy()
+    if lazy.select(pl.len()).collect().item() == 0:
+        return [], None
+    with warnings.catch_warnings():
+        # an annotator's repeated pick on a unit is dropped, as the card says
+        warnings.simplefilter("ignore", UserWarning)
+        table = agreement(lazy, by="country", n_resamples=RESAMPLES, seed=SEED)
+        cross = iw.distance_vs_disagreement(lazy, n_resamples=RESAMPLES, seed=SEED)
+    return ordered_agreement(table), cross
+
+
+def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
+    """Everything the card states about the release folder ``root`` (its files written)."""
+    from community_alignment import iw
+    from community_alignment.describe import statistics
+
+    comparisons = table_frame(root, "comparisons", shards)
+    stats = statistics(comparisons, table_frame(root, "conversations", shards))
+    rows, cross = agreement_analysis(comparisons)
+    summary = None
+    if iw_labels is not None and stats["comparisons"]:
+        summary = iw.summarize(
+            root, iw.load_labels(iw_labels), by="country", n_resamples=RESAMPLES, seed=SEED
+        )
+    return Analysis(
+        stats=stats,
+        agreement=rows,
+        cross=cross,
+        iw=summary,
+        iw_labels=Path(iw_labels).name if iw_labels is not None else None,
+    )
+
+
+def draw_figures(root: Path, analysis: Analysis) -> dict[str, str]:
+    """Draw the figures into ``root/assets``; returns name -> path relative to the release."""
+    from builder import figures
+    from community_alignment import iw
+
+    stats = analysis.stats
+    shares = {**stats["position_shares_by_country"], "all": stats["position_shares"]}
+    counts = {code: row["comparisons"] for code, row in stats["by_country"].items()}
+    counts["all"] = stats["comparisons"]
+    (root / ASSETS).mkdir(exist_ok=True)
+    figures.positions_by_country(root / FIGURES["positions"], shares, counts)
+    figures.agreement_by_country(root / FIGURES["agreement"], analysis.agreement, "country")
+    iw.plot_map(root / FIGURES["iw_map"], summary=analysis.iw)
+    return dict(FIGURES)
+
+
+def _image(alt: str, path: str) -> str:
+    return f"![{alt}]({path})"
+
+
+def _agreement_notes(rows: list[dict[str, Any]]) -> str:
+    """Why a cell says n/a: one line per reason, naming the countries it applies to."""
+    if not rows:
+        return "The release has no comparisons, so no agreement."
+    undefined: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row["alpha_undefined_reason"]:
+            what = "α is" if not missing(row["pairwise_pooled"]) else "α and pairwise agreement are"
+            undefined.setdefault((what, row["alpha_undefined_reason"]), []).append(row["country"])
+    if not undefined:
+        return "α is defined for every country."
+    return "\n".join(
+        f"- {what} n/a for {', '.join(f'`{c}`' for c in countries)}: {reason}."
+        for (what, reason), countries in undefined.items()
+    )
+
+
+def _cross_summary(cross: Any) -> str:
+    if cross is None:
+        return "The release has no comparisons, so no agreement."
+    countries = schema.codes("countries")
+    possible = len(countries) * (len(countries) - 1) // 2
+    shared = cross.table.filter(pl.col("pairs") > 0).height
+    if not shared:
+        return "No two countries share a unit, so there is no agreement across countries to show."
+    text = (
+        f"{shared} of the {possible} pairs of countries {'shares' if shared == 1 else 'share'} "
+        "units; the others have no unit in common. "
+    )
+    if missing(cross.pearson):
+        text += (
+            "The correlation of IW distance with disagreement is n/a: it needs at least 3 pairs "
+            f"of countries with shared units, and {cross.n_pairs} "
+            f"{'has' if cross.n_pairs == 1 else 'have'} them."
+        )
+    else:
+        text += (
+            f"Over those {cross.n_pairs} pairs, IW distance and disagreement (1 − agreement) "
+            f"correlate with Pearson r = {decimal(cross.pearson, 2)} (Spearman "
+            f"{decimal(cross.spearman, 2)})."
+        )
+    return text
+
+
+def _cross_table(cross: Any) -> str:
+    rows = cross_table_rows(cross.table if cross is not None else None)
+    return markdown_table(rows) if len(rows) > 1 else ""
+
+
+def _shared_languages(totals: dict) -> str:
+    """Which countries wrote in each language, from the language configs' rows per split."""
+
+    def names(codes: list[str]) -> str:
+        labels = [
+            ("the " if v["name"] == "United States" else "") + v["name"]
+            for v in schema.vocabulary("countries")["values"]
+            if v["code"] in codes
+        ]
+        return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+    shared, single = [], []
+    for language in schema.codes("languages"):
+        present = [c for c in schema.codes("countries") if totals[language].get(c, {}).get("rows")]
+        name = next(v["name"] for v in schema.vocabulary("languages")["values"]
+                    if v["code"] == language)  # fmt: skip
+        if len(present) > 1:
+            shared.append(f"{name} (annotators in {names(present)})")
+        elif present:
+            single.append(f"{name} ({names(present)})")
+    if shared:
+        text = "In this release, languages shared by countries: " + "; ".join(shared) + "."
+    else:
+        text = "In this release, no language is shared by two countries."
+    if single:
+        text += " Languages of one country: " + ", ".join(single) + "."
+    return text
+
+
+def _reference_note() -> str:
+    from community_alignment import iw
+
+    others = iw.country_positions().filter(~pl.col("in_release"))["country"].to_list()
+    note = f"the map divides them by {iw.map_scale():g}, the largest coordinate among them"
+    if others:
+        names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+        note += f", and also shows {names} for reference"
+    return note
+
+
+def _positions_table() -> str:
+    from community_alignment import iw
+
+    table = iw.country_positions().filter(pl.col("in_release"))
+    order = {code: i for i, code in enumerate(schema.codes("countries"))}
+    rows = [["country", "survey year", "traditional (−) / secular-rational (+)",
+             "survival (−) / self-expression (+)"]]  # fmt: skip
+    for row in sorted(table.to_dicts(), key=lambda r: order[r["iso2"]]):
+        rows.append(
+            [country_label(row["iso2"]), str(row["survey_year"]),
+             decimal(row[iw.AXES[0]], 2), decimal(row[iw.AXES[1]], 2)]
+        )  # fmt: skip
+    return markdown_table(rows)
+
+
+def _iw_labelled(analysis: Analysis) -> str:
+    if analysis.iw is None:
+        return (
+            "No labels were supplied to this build, so the map shows only where the countries "
+            "sit. With labels (`python -m builder build ... --iw-labels FILE`, or "
+            "`community-alignment iw RELEASE --labels FILE`), the card adds which poles each "
+            "country's annotators chose and arrows from each country to the mean position of "
+            "the responses its annotators chose."
+        )
+    from community_alignment import iw
+
+    summary = analysis.iw
+    cover = summary.label_coverage
+    lines = [
+        f"Labels: `{analysis.iw_labels}` (labeller: {', '.join(summary.labellers)}), covering "
+        f"{count(cover['labelled_responses'])} of the {count(cover['corpus_responses'])} "
+        f"distinct candidate responses ({share(cover['share_labelled'])}). Each response has "
+        "one pole: its label's, or the pole of its larger score. Intervals: "
+        f"{RESAMPLES:,} bootstrap resamples of units, seed {SEED}. On the map, an arrow goes "
+        "from a country's reference position to the mean scores of the responses its "
+        "annotators chose; the two are on different scales, so read its direction more than "
+        "its length.",
+        "",
+        "**Which poles the chosen responses have** (share of labelled choices):",
+        "",
+    ]
+    choices = {r["country"]: r for r in summary.choices.to_dicts()}
+    gap = {r["country"]: r for r in summary.gap.to_dicts()}
+    coverage = {r["country"]: r for r in summary.coverage.to_dicts()}
+    positions = {r["country"]: r for r in summary.positions.to_dicts()}
+    order = [c for c in schema.codes("countries") if c in choices]
+    rows = [["country", "labelled choices", *iw.POLES, "traditional or survival [95% CI]"]]
+    for code in order:
+        c, g = choices[code], gap[code]
+        rows.append(
+            [country_label(code), count(c["labelled_choices"]),
+             *(share(c[iw.POLE_COLUMNS[p]]) for p in iw.POLES),
+             estimate(g["non_default_share"], g.get("non_default_share_low"),
+                      g.get("non_default_share_high"), percent=True)]
+        )  # fmt: skip
+    lines += [markdown_table(rows), ""]
+    lines += ["**Candidate sets holding a response of a pole** (share of fully labelled sets):", ""]
+    rows = [["country", "labelled sets", "traditional", "survival", "traditional or survival"]]
+    for code in order:
+        c = coverage[code]
+        rows.append(
+            [country_label(code), count(c["labelled_sets"]), share(c["traditional"]),
+             share(c["survival"]), share(c["non_default"])]
+        )  # fmt: skip
+    lines += [markdown_table(rows), ""]
+    lines += ["**Mean scores of the chosen responses** (−1 to +1; positive = "
+              f"{iw.LLM_DEFAULT_POLES[0]} / {iw.LLM_DEFAULT_POLES[1]}):", ""]  # fmt: skip
+    rows = [["country", "scored choices", "traditional / secular-rational [95% CI]",
+             "survival / self-expression [95% CI]"]]  # fmt: skip
+    for code in order:
+        p = positions[code]
+        rows.append(
+            [country_label(code), count(p["scored_choices"]),
+             *(estimate(p[f"chosen_{axis}"], p.get(f"chosen_{axis}_low"),
+                        p.get(f"chosen_{axis}_high")) for axis in iw.AXES)]
+        )  # fmt: skip
+    lines.append(markdown_table(rows))
+    return "\n".join(lines)
+
+
+def _source_line(source: dict) -> str:
+    where = f"`{source['origin']}`"
+    if source.get("repo_id"):
+        where += f" (dataset `{source['repo_id']}`, revision `{source['revision']}`)"
+    else:
+        where += " (a local copy of the file, not a Hub revision)"
+    layout = source.get("layout") or "v1.1"
+    if source.get("split"):
+        layout += f", {source['split']} file"
+    size = f"{source['size_bytes']:,} bytes, " if source.get("size_bytes") is not None else ""
+    return f"Built from {where}: layout {layout}, {size}sha256 `{source['sha256']}`."
+
+
+def _build_table(report: dict) -> str:
+    books = report["books"]
+    left_out = report.get("pairs_left_out", {}).get("comparisons_with_incomplete_context", 0)
+    rows = [
+        ["count", "value"],
+        ["raw rows (conversations) in the file", count(books["raw_rows"])],
+        ["conversations released", count(books["conversations_released"])],
+        ["raw rows quarantined", count(books["rows_quarantined"])],
+        ["exact duplicate rows dropped", count(books["duplicate_rows_dropped"])],
+        ["turns with a recorded choice", count(books["raw_turns_with_choice"])],
+        ["comparisons released", count(books["comparisons"])],
+        ["turns quarantined", count(books["turns_quarantined"])],
+        ["comparisons left out of `pairs` (incomplete context)", count(left_out)],
+    ]
+    text = markdown_table(rows)
+    reasons = report.get("quarantine_reasons") or {}
+    if reasons:
+        meanings = schema.load("release")["quarantine_reasons"]
+        table = [["reason", "entries", "meaning"]]
+        table += [[f"`{r}`", count(n), meanings.get(r, "")] for r, n in reasons.items()]
+        text += "\n\nQuarantined, by reason:\n\n" + markdown_table(table, numeric_from=1)
+    else:
+        text += "\n\nNothing was quarantined."
+    return text
+
+
+def _placeholders(
+    shards: list[Shard], source: dict, report: dict, repo_id: str, analysis: Analysis
+) -> dict[str, str]:
     from community_alignment import __version__
 
     totals = split_rows(shards)
@@ -143,7 +692,9 @@ def _placeholders(shards: list[Shard], source: dict, report: dict, repo_id: str)
     descriptions = {t: schema.table(t)["description"] for t in schema.table_names()}
     config_rows = []
     for config in configs:
-        what = descriptions.get(config, f"A comparison in {config} (same fields as `comparisons`).")
+        what = descriptions.get(
+            config, f"A comparison in {language_label(config)} (same fields as `comparisons`)."
+        )
         config_rows.append(
             f"| `{config}` | {what} | {', '.join(_ordered_splits(totals[config]))} |"
         )
@@ -153,21 +704,73 @@ def _placeholders(shards: list[Shard], source: dict, report: dict, repo_id: str)
         f"**{counts.get('conversations', 0):,} conversations** by **{counts.get('annotators', 0):,} "
         f"annotators**, and **{counts.get('pairs', 0):,} preference pairs**."
     )
+    stats = analysis.stats
+    latest = versions()[0]
     return {
         "headline": headline,
+        "version_line": f"Version **{latest['version']}** ({latest['date']}); see the "
+        "[changelog](#changelog).",
+        "glance_table": markdown_table(glance_table_rows(stats)),
         "config_rows": "\n".join(config_rows),
         "split_table": "\n".join(split_lines),
+        "country_table": markdown_table(group_table_rows(stats, "by_country")),
+        "language_table": markdown_table(group_table_rows(stats, "by_language")),
+        "turns_table": markdown_table(turns_table_rows(stats)),
+        "positions_figure": _image(
+            "Share of comparisons won by each position (A-D), by country", FIGURES["positions"]
+        ),
+        "positions_table": markdown_table(positions_table_rows(stats)),
+        "agreement_figure": _image(
+            "Krippendorff's alpha and pairwise agreement by country, with 95% intervals and "
+            "chance baselines",
+            FIGURES["agreement"],
+        ),
+        "agreement_table": markdown_table(agreement_table_rows(analysis.agreement)),
+        "agreement_notes": _agreement_notes(analysis.agreement),
+        "resamples": str(RESAMPLES),
+        "resamples_text": f"{RESAMPLES:,}",
+        "seed": str(SEED),
+        "iw_map": _image(
+            "The Inglehart-Welzel map: the five countries' reference positions"
+            + (
+                " and the mean position of the responses their annotators chose"
+                if analysis.iw
+                else ""
+            ),
+            FIGURES["iw_map"],
+        ),  # fmt: skip
+        "iw_labelled": _iw_labelled(analysis),
+        "iw_positions_table": _positions_table(),
+        "iw_reference_note": _reference_note(),
+        "cross_table": _cross_table(analysis.cross),
+        "cross_summary": _cross_summary(analysis.cross),
+        "shared_languages": _shared_languages(totals),
         "field_tables": "\n\n".join(field_table(t) for t in schema.table_names()),
         "repo_id": repo_id,
+        "source_line": _source_line(source),
         "source_origin": source["origin"],
         "source_sha256": source["sha256"],
+        "build_table": _build_table(report),
+        "changelog": changelog(),
         "builder_version": __version__,
     }
 
 
-def render(shards: list[Shard], source: dict, report: dict, repo_id: str | None = None) -> str:
+def render(
+    shards: list[Shard],
+    source: dict,
+    report: dict,
+    repo_id: str | None = None,
+    analysis: Analysis | None = None,
+    root: Path | None = None,
+) -> str:
+    """The README text. ``analysis`` (or a release ``root`` to compute it from) is required."""
     repo_id = repo_id or schema.load("release")["card"]["repo_id"]
-    values = _placeholders(shards, source, report, repo_id)
+    if analysis is None:
+        if root is None:
+            raise ValueError("render needs the analysis, or the release folder to compute it")
+        analysis = analyse(root, shards)
+    values = _placeholders(shards, source, report, repo_id, analysis)
     prose = re.sub(r"<!--.*?-->\n*", "", TEMPLATE.read_text(encoding="utf-8"), count=1, flags=re.S)
 
     def fill(match: re.Match) -> str:
@@ -177,6 +780,7 @@ def render(shards: list[Shard], source: dict, report: dict, repo_id: str | None 
         return values[name]
 
     body = re.sub(r"\{\{\s*(\w+)\s*\}\}", fill, prose)
+    body = re.sub(r"\n{3,}", "\n\n", body)  # a placeholder that is empty leaves no gap
     header = yaml.safe_dump(metadata(shards), sort_keys=False, allow_unicode=True, width=1000)
     return f"---\n{header}---\n\n{body}"
 
@@ -189,5 +793,8 @@ def write(
     repo_id: str | None = None,
     iw_labels: str | Path | None = None,
 ) -> None:
-    """Write README.md (and, later, its assets) into the release folder being built."""
-    (root / "README.md").write_text(render(shards, source, report, repo_id), encoding="utf-8")
+    """Write README.md and its figures (``assets/*.png``) into the release folder being built."""
+    analysis = analyse(root, shards, iw_labels)
+    draw_figures(root, analysis)
+    text = render(shards, source, report, repo_id, analysis)
+    (root / "README.md").write_text(text, encoding="utf-8")

@@ -36,7 +36,7 @@ def run(out: Path, source: Path = SAMPLE, labels: Path = SAMPLE_LABELS) -> int:
     from community_alignment.describe import describe, render
 
     print(f"== build {source.name} -> {out}")
-    result = build(source, out)
+    result = build(source, out, iw_labels=labels)
     books = result.report["books"]
     print(
         f"{books['raw_rows']:,} raw rows -> {books['conversations_released']:,} conversations, "

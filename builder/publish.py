@@ -4,7 +4,7 @@
 dry run: it returns (and the CLI prints) the plan, every file with its size, the total and the
 card's YAML head, and uploads nothing. With ``dry_run=False`` it creates the dataset repo if
 needed, commits the whole folder in a single commit (files no longer in the release are deleted
-in that same commit, ``.gitattributes`` kept) and tags that commit ``v<builder_version>``.
+in that same commit, ``.gitattributes`` kept) and tags that commit ``v<release_version>`` (the release's own version, schema/versions.yaml).
 
 ``python -m builder publish DIR --repo-id ORG/NAME [--revision BRANCH] [--tag TAG] [--push]``
 """
@@ -106,7 +106,7 @@ def plan_release(
     release: Path, repo_id: str, *, revision: str | None = None, tag: str | None = None
 ) -> PublishPlan:
     manifest = json.loads((release / MANIFEST).read_text(encoding="utf-8"))
-    tag = tag or f"v{manifest['builder_version']}"
+    tag = tag or f"v{manifest['release_version']}"
     files = sorted(
         (p.relative_to(release).as_posix(), p.stat().st_size)
         for p in release.rglob("*")
@@ -226,7 +226,9 @@ def register_cli(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("release", metavar="DIR", help="the release folder to publish")
     parser.add_argument("--repo-id", required=True, metavar="ORG/NAME", help="Hub dataset repo")
     parser.add_argument("--revision", metavar="BRANCH", help="branch to commit to (default main)")
-    parser.add_argument("--tag", help="tag for the commit (default v<builder_version>)")
+    parser.add_argument(
+        "--tag", help="tag for the commit (default v<release_version> from the manifest)"
+    )
     parser.add_argument(
         "--push", action="store_true", help="really upload (uses HF_TOKEN or your saved login)"
     )

@@ -113,7 +113,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(root: Path, source: dict, shards: list[Shard], builder_version: str) -> dict:
+def write_manifest(
+    root: Path, source: dict, shards: list[Shard], builder_version: str, release_version: str
+) -> dict:
     """What the release is made of: the source file's provenance and every file's checksum."""
     files = {
         shard.path: {"rows": shard.rows, "sha256": file_sha256(root / shard.path)}
@@ -123,6 +125,7 @@ def write_manifest(root: Path, source: dict, shards: list[Shard], builder_versio
         relative = extra.relative_to(root).as_posix()
         files.setdefault(relative, {"sha256": file_sha256(extra)})
     manifest = {
+        "release_version": release_version,
         "builder_version": builder_version,
         "source": source,
         "files": dict(sorted(files.items())),

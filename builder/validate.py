@@ -724,6 +724,80 @@ def _card_dataset_info_features(release: Release):
             yield Problem(f"dataset_info {name}", f"features differ from the schema of `{table}`")
 
 
+IMAGE_MARKDOWN = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]*)>?(?:\s+[\"'(][^)]*)?\)")
+IMAGE_HTML = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"']([^\"']*)[\"']", re.I)
+ASSET = re.compile(r"^assets/[^/]+\.png$")
+
+
+def card_images(text: str) -> list[str]:
+    """The image paths the card's text references (markdown and HTML), outside code blocks.
+
+    >>> card_images('![map](assets/m.png) <img width="50%" src="assets/x.png">')
+    ['assets/m.png', 'assets/x.png']
+    """
+    text = _without_code(text)
+    found = [(m.start(), m.group(1)) for m in IMAGE_MARKDOWN.finditer(text)]
+    found += [(m.start(), m.group(1)) for m in IMAGE_HTML.finditer(text)]
+    return [path for _, path in sorted(found)]
+
+
+def _image_problem(release: Release, path: str) -> str | None:
+    """Why an image reference does not resolve to a file inside the release, or None."""
+    if not path:
+        return "has an empty path"
+    if re.match(r"^[a-z][a-z0-9+.-]*:", path, flags=re.I) or path.startswith(("/", "\\")):
+        return "is not a path relative to the release (the figure must be in assets/)"
+    if "\\" in path or ".." in path.split("/"):
+        return "leaves the folder it is in (`..` or a backslash)"
+    relative = path.removeprefix("./")
+    resolved = (release.root / relative).resolve()
+    if release.root.resolve() not in resolved.parents:
+        return "resolves outside the release"
+    if relative not in release.files:
+        return "is not a file of the release"
+    if not ASSET.match(relative):
+        return "is not an assets/*.png file"
+    return None
+
+
+@check("card_images", "card", needs=("card",))
+def _card_images(release: Release):
+    """Every image the card shows is an assets/*.png file of the release, by a relative path.
+
+    Fix: embed figures as ![...](assets/NAME.png) and keep the files in the release's assets/
+    folder (`builder build` writes both); no absolute paths, URLs or `..`
+    """
+    for path in card_images(release.card[1]):
+        problem = _image_problem(release, path)
+        if problem:
+            yield Problem(f"image {path!r}", problem)
+
+
+@check("card_version", "card", needs=("card",))
+def _card_version(release: Release):
+    """The card states a release version of schema/versions.yaml, the manifest's if it has one.
+
+    Fix: the card's "Version **X**" line comes from schema/versions.yaml (its newest entry) at
+    build time; rebuild, and add a versions.yaml entry before releasing a new version
+    """
+    from builder import card
+
+    match = card.VERSION_LINE.search(release.card[1])
+    if not match:
+        yield Problem(README, "states no release version (a line `Version **X.Y.Z** ...`)")
+        return
+    stated = match["version"]
+    known = [str(v["version"]) for v in card.versions()]
+    if stated not in known:
+        yield Problem(f"version {stated}", f"is not in schema/versions.yaml ({', '.join(known)})")
+    manifest = release.manifest[0] or {}
+    recorded = manifest.get("release_version")
+    if recorded is not None and str(recorded) != stated:
+        yield Problem(
+            f"version {stated}", f"the card states {stated}, the manifest records {recorded}"
+        )
+
+
 # --- data against the schema ----------------------------------------------------------------------
 
 
@@ -1508,25 +1582,135 @@ def data_headline(release: Release) -> dict[str, int]:
     return {table: release.table_rows(table) for table in HEADLINE}
 
 
+def _without_code(text: str) -> str:
+    """The card's text with fenced code blocks removed (their `#` lines are not headings)."""
+    return re.sub(r"^```.*?^```[^\n]*$", "", text, flags=re.M | re.S)
+
+
+def parse_card_table(text: str, heading: str) -> dict[str, str]:
+    r"""The first table under the heading ``heading`` (any level), as {"<row>/<column>": cell}.
+
+    ``<row>`` is the row's first cell, ``<column>`` the header of the cell's column. The
+    section runs to the next heading; {} when there is no such heading or table.
+
+    >>> parse_card_table("## Sizes\n\n| table | rows |\n|---|---:|\n| a | 1,234 |\n", "Sizes")
+    {'a/rows': '1,234'}
+    """
+    pattern = r"^#+[ \t]*" + re.escape(heading) + r"[ \t]*$(.*?)(?=^#|\Z)"
+    section = re.search(pattern, _without_code(text), flags=re.M | re.S)
+    if not section:
+        return {}
+    lines = section.group(1).splitlines()
+    start = next((i for i, line in enumerate(lines) if line.strip().startswith("|")), None)
+    if start is None:
+        return {}
+    rows = []
+    for line in lines[start:]:
+        if not line.strip().startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    if len(rows) < 2:
+        return {}
+    header = rows[0]
+    return {
+        f"{row[0]}/{column}": cell
+        for row in rows[2:]
+        for column, cell in zip(header[1:], row[1:], strict=False)
+    }
+
+
+def table_cells(rows: list[list[str]]) -> dict[str, str]:
+    """Rows of cells (header first, as builder.card builds them) as {"<row>/<column>": cell}."""
+    header, *body = rows
+    return {
+        f"{row[0]}/{column}": cell
+        for row in body
+        for column, cell in zip(header[1:], row[1:], strict=False)
+    }
+
+
+def _card_data(release: Release) -> dict[str, Any]:
+    """What the card's statistics tables are recomputed from, computed once per release: the
+    statistics of community_alignment.describe, and agreement by country and across countries
+    with the card's bootstrap parameters, all from the rows the other checks read."""
+    cache = release.__dict__.setdefault("_card_data", {})
+    if not cache:
+        from builder import card
+        from community_alignment.describe import statistics
+
+        comparisons = release.frame("comparisons")
+        cache["stats"] = statistics(comparisons, release.frame("conversations"))
+        cache["agreement"], cache["cross"] = card.agreement_analysis(comparisons)
+    return cache
+
+
+def _card_table_statistic(heading_key: str, rows: Callable[[dict], list[list[str]]]) -> tuple:
+    """(parse, compute) for a card table: parse its cells under its heading; recompute them."""
+    from builder import card
+
+    heading = card.HEADINGS[heading_key]
+
+    def parse(text: str) -> dict[str, str]:
+        return parse_card_table(text, heading)
+
+    def compute(release: Release) -> dict[str, str]:
+        return table_cells(rows(_card_data(release)))
+
+    return parse, compute
+
+
+def _statistics_tables() -> dict[str, tuple[str, Callable, Callable]]:
+    from builder import card
+
+    tables = {
+        "card_glance": ("glance", "The card's at-a-glance statistics",
+                        lambda d: card.glance_table_rows(d["stats"])),
+        "card_by_country": ("by_country", "The card's counts by country",
+                            lambda d: card.group_table_rows(d["stats"], "by_country")),
+        "card_by_language": ("by_language", "The card's counts by language",
+                             lambda d: card.group_table_rows(d["stats"], "by_language")),
+        "card_turns": ("turns", "The card's conversation lengths",
+                       lambda d: card.turns_table_rows(d["stats"])),
+        "card_positions": ("positions", "The card's chosen positions by country",
+                           lambda d: card.positions_table_rows(d["stats"])),
+        "card_agreement": ("agreement", "The card's agreement statistics by country, with intervals,",
+                           lambda d: card.agreement_table_rows(d["agreement"])),
+        "card_cross_country": ("cross", "The card's agreement across countries",
+                               lambda d: card.cross_table_rows(d["cross"] and d["cross"].table)),
+    }  # fmt: skip
+    return {
+        name: (what, *_card_table_statistic(key, rows))
+        for name, (key, what, rows) in tables.items()
+    }
+
+
 # check name -> (what is compared, numbers the card states, the same numbers from the data).
-# To check another statistic of the card, add a parser and a computation here.
+# To check another statistic of the card, add a parser and a computation here. Counts compare
+# as numbers; the tables of builder.card compare cell by cell as the card prints them.
 CARD_STATISTICS: dict[str, tuple[str, Callable[[str], dict], Callable[[Release], dict]]] = {
     "card_split_table": ("The card's rows-per-split numbers", parse_split_table, data_split_table),
     "card_headline": ("The card's headline counts", parse_headline, data_headline),
+    **_statistics_tables(),
 }
 
 
-def compare_numbers(stated: dict[str, int], actual: dict[str, int]) -> Iterator[Problem]:
+def _shown(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def compare_numbers(stated: dict[str, Any], actual: dict[str, Any]) -> Iterator[Problem]:
     """Problems where the card's numbers and the data's differ, or one side lacks a number."""
     for key, value in actual.items():
         if key not in stated:
             if value:
-                yield Problem(key, f"the card does not state it; the data has {value:,}")
+                yield Problem(key, f"the card does not state it; the data has {_shown(value)}")
         elif stated[key] != value:
-            yield Problem(key, f"the card says {stated[key]:,}, the data has {value:,}")
+            yield Problem(key, f"the card says {_shown(stated[key])}, the data has {_shown(value)}")
     for key in stated:
         if key not in actual:
-            yield Problem(key, f"the card says {stated[key]:,} but the data has no such count")
+            yield Problem(
+                key, f"the card says {_shown(stated[key])} but the data has no such number"
+            )
 
 
 def _register_statistic(name: str, what: str, parse: Callable, compute: Callable) -> None:
@@ -1551,13 +1735,13 @@ def _allowed_file(path: str) -> bool:
     return (
         path in (README, MANIFEST)
         or (path.startswith("data/") and path.endswith(".parquet"))
-        or path.startswith("assets/")
+        or bool(ASSET.match(path))
     )
 
 
 @check("manifest_parses", "manifest")
 def _manifest_parses(release: Release):
-    """manifest.json parses, with builder_version, source and a sha256 for each file.
+    """manifest.json parses, with release_version, builder_version, source and a sha256 for each file.
 
     Fix: manifest.json is written by `builder build`; rebuild
     """
@@ -1565,7 +1749,7 @@ def _manifest_parses(release: Release):
     if error:
         yield Problem(MANIFEST, error.removeprefix(f"{MANIFEST} "))
         return
-    for key in ("builder_version", "source"):
+    for key in ("release_version", "builder_version", "source"):
         if not manifest.get(key):
             yield Problem(MANIFEST, f"has no `{key}`")
     for path, entry in manifest["files"].items():
@@ -1633,10 +1817,10 @@ def _manifest_rows(release: Release):
 
 @check("stray_files", "manifest")
 def _stray_files(release: Release):
-    """No file besides README.md, manifest.json, data/**/*.parquet and assets/*.
+    """No file besides README.md, manifest.json, data/**/*.parquet and assets/*.png.
 
-    Fix: a release holds only README.md, manifest.json, data/**/*.parquet and assets/*; remove
-    the file
+    Fix: a release holds only README.md, manifest.json, data/**/*.parquet and the card's
+    figures assets/*.png; remove the file
     """
     for path in release.files:
         if not _allowed_file(path):

@@ -15,8 +15,11 @@ import yaml
 
 from builder import publish as p
 from builder.build import build
+from builder.card import release_version
 from builder.errors import BuildError
 from tests.conftest import raw_row, write_raw
+
+TAG = f"v{release_version()}"  # publish tags a release with its own version
 
 ROWS = [
     raw_row("10", "1", turns=2),
@@ -84,7 +87,7 @@ def test_dry_run_plans_every_file_and_uploads_nothing(built, monkeypatch):
     hub = FakeHub(monkeypatch)
     plan = p.publish(built, "org/community-alignment")
     assert hub.calls == []
-    assert plan.dry_run and plan.tag == "v0.1.0" and plan.revision is None
+    assert plan.dry_run and plan.tag == TAG and plan.revision is None
     assert {path for path, _ in plan.files} == release_files(built)
     assert dict(plan.files)["README.md"] == (built / "README.md").stat().st_size
     assert plan.total_bytes == sum(f.stat().st_size for f in built.rglob("*") if f.is_file())
@@ -131,9 +134,9 @@ def test_push_is_one_commit_of_the_whole_folder_then_a_tag(built, monkeypatch):
     deleted = {op.path_in_repo for op in commit["operations"] if not hasattr(op, "path_or_fileobj")}
     assert added == release_files(built)
     assert deleted == {"data/old/us.parquet"}  # stale file removed, .gitattributes kept
-    assert commit["commit_message"] == "Release v0.1.0"
+    assert commit["commit_message"] == f"Release {TAG}"
     (tag,) = hub.named("create_tag")
-    assert tag["tag"] == "v0.1.0" and tag["revision"] == plan.commit
+    assert tag["tag"] == TAG and tag["revision"] == plan.commit
     assert not plan.dry_run and plan.render().startswith("Published")
 
 
@@ -146,8 +149,8 @@ def test_push_to_a_branch_with_a_chosen_tag(built, monkeypatch):
 
 
 def test_an_existing_tag_is_never_moved(built, monkeypatch):
-    hub = FakeHub(monkeypatch, tags=["v0.1.0"])
-    with pytest.raises(BuildError, match="already has tag v0.1.0"):
+    hub = FakeHub(monkeypatch, tags=[TAG])
+    with pytest.raises(BuildError, match=f"already has tag {TAG}"):
         p.publish(built, "org/name", dry_run=False, load=False)
     assert not hub.named("create_commit") and not hub.named("create_tag")
 

@@ -481,7 +481,7 @@ def test_a_stray_file(release):
 
 
 def test_assets_are_allowed(release):
-    (release / "assets").mkdir()
+    (release / "assets").mkdir(exist_ok=True)
     (release / "assets" / "figure.png").write_bytes(b"png")
     refresh_manifest(release, "assets/figure.png")
     assert check(release).ok
