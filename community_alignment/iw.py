@@ -1241,6 +1241,16 @@ def plot_map(path: str | Path, *, summary: IWSummary | pl.DataFrame | None = Non
                 zorder=5,
             )
             axes.scatter([target[0]], [target[1]], s=30, color="tab:red", marker="D", zorder=5)
+            axes.annotate(  # name each diamond: several land close together
+                row["iso2"],
+                target,
+                xytext=(-6, -4),
+                textcoords="offset points",
+                ha="right",
+                va="top",
+                fontsize=8,
+                color="tab:red",
+            )
     axes.set_xlim(-1.2, 1.2)
     axes.set_ylim(-1.2, 1.2)
     axes.set_aspect("equal")
