@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from builder.errors import BuildError
 from community_alignment import __version__, schema
 
 MISSING = "_"
+STREAM_WORKERS = 2  # batches cleaned at once
 SLICE_TURNS = 5_000  # partition name for rows without a release language or country
 
 
@@ -63,34 +65,53 @@ def build(
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
 
+def _clean_batch(number: int, batch: pl.DataFrame, profiles: dict, work: Path) -> tuple:
+    """Clean one batch and write its turns to the work files; return its keys and counts."""
+    normalised, changed = clean.normalise(batch, profiles)
+    mismatches = clean.responses_cell_mismatches(normalised)
+    keys = normalised.select(
+        "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
+        "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
+        clean.choices_recorded(),
+    )  # fmt: skip
+    turns = clean.to_turns(normalised)
+    for (language, country), part in turns.partition_by(
+        ["language", "country"], as_dict=True
+    ).items():
+        folder = work / f"{language or MISSING}-{country or MISSING}"
+        folder.mkdir(parents=True, exist_ok=True)
+        part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
+    return keys, changed, mismatches
+
+
 def _stream(
     path: Path, header: list[str], work: Path, block_bytes: int, progress: bool
 ) -> tuple[pl.DataFrame, dict]:
-    """Clean the raw file batch by batch; turns go to per-language/country work files."""
+    """Clean the raw file batch by batch; turns go to per-language/country work files.
+
+    Batches are cleaned two at a time (polars and the Parquet writer let go of the GIL) while
+    the next is read; at most two are in flight, so memory stays bounded. Results are taken
+    in batch order, so the output does not depend on which thread finished first.
+    """
     keys = []
     text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
-    for number, (batch, profiles) in enumerate(raw.batches(path, header, block_bytes)):
-        normalised, changed = clean.normalise(batch, profiles)
+    pending: deque[Future] = deque()
+
+    def settle(future: Future) -> None:
+        batch_keys, changed, mismatches = future.result()
+        keys.append(batch_keys)
         text["hygiene"].update(changed)
-        text["responses_cell_mismatches_by_turn"].update(
-            clean.responses_cell_mismatches(normalised)
-        )
-        keys.append(
-            normalised.select(
-                "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
-                "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
-                clean.choices_recorded(),
-            )
-        )  # fmt: skip
-        turns = clean.to_turns(normalised)
-        for (language, country), part in turns.partition_by(
-            ["language", "country"], as_dict=True
-        ).items():
-            folder = work / f"{language or MISSING}-{country or MISSING}"
-            folder.mkdir(parents=True, exist_ok=True)
-            part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
+        text["responses_cell_mismatches_by_turn"].update(mismatches)
         if progress:
-            print(f"\rread {batch['raw_row'][-1]:,} raw rows", end="", flush=True)
+            print(f"\rread {batch_keys['raw_row'][-1]:,} raw rows", end="", flush=True)
+
+    with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
+        for number, (batch, profiles) in enumerate(raw.batches(path, header, block_bytes)):
+            pending.append(pool.submit(_clean_batch, number, batch, profiles, work))
+            while len(pending) >= STREAM_WORKERS:
+                settle(pending.popleft())
+        while pending:
+            settle(pending.popleft())
     if progress:
         print()
     if not keys:
