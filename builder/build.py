@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,26 @@ def _stream(
     }
 
 
+def _write_table(
+    root: Path,
+    name: str,
+    maker: Callable[[pl.DataFrame], pl.DataFrame],
+    part: pl.DataFrame,
+    released: pl.DataFrame,
+    slices: list[tuple[int, int]],
+    annotators: pl.DataFrame,
+    language: str,
+    country: str,
+    rows: int,
+) -> list[release.Shard]:
+    """Make one table of a part a slice of conversations at a time, and write its shards."""
+    chunks = (
+        maker(tables.with_annotators(part[released["_row"].slice(offset, length)], annotators))
+        for offset, length in slices
+    )
+    return release.write_shards(root, chunks, name, language, country, total_rows=rows)
+
+
 def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
     shards: list[release.Shard] = []
     quarantines = [decisions.quarantine]
@@ -150,17 +171,16 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
             "pairs": lambda turns: tables.pairs(tables.comparisons(turns)),
         }
         slices = tables.conversation_slices(released, SLICE_TURNS)
-        for name, maker in makers.items():
-            if not sizes[name]:
-                continue
-            chunks = (
-                maker(tables.with_annotators(part[released["_row"].slice(offset, length)],
-                                             decisions.annotators))
-                for offset, length in slices
-            )  # fmt: skip
-            shards += release.write_shards(
-                root, chunks, name, language, country, total_rows=sizes[name]
-            )
+
+        # the three tables are made and written side by side (polars and Parquet encoding
+        # let go of the GIL); shards are collected in a fixed order
+        with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
+            jobs = [
+                pool.submit(_write_table, root, name, maker, part, released, slices,
+                            decisions.annotators, language, country, sizes[name])
+                for name, maker in makers.items() if sizes[name]
+            ]  # fmt: skip
+            shards += [shard for job in jobs for shard in job.result()]
         counts.update(sizes)
         counts["comparisons_with_incomplete_context"] += int(
             (is_comparison & ~released["context_complete"]).sum()
