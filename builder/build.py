@@ -18,7 +18,7 @@ from community_alignment import __version__, schema
 
 MISSING = "_"
 STREAM_WORKERS = 2  # batches cleaned at once
-SLICE_TURNS = 5_000  # partition name for rows without a release language or country
+SLICE_TURNS = 2_500  # partition name for rows without a release language or country
 
 
 @dataclass
