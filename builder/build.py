@@ -16,9 +16,9 @@ from builder import card, clean, decide, raw, release, sources, tables
 from builder.errors import BuildError
 from community_alignment import __version__, schema
 
-MISSING = "_"
-STREAM_WORKERS = 2  # batches cleaned at once
-SLICE_TURNS = 2_500  # partition name for rows without a release language or country
+MISSING = "_"  # partition name for rows without a release language or country
+STREAM_WORKERS = 2  # batches cleaned, or tables written, at once
+SLICE_TURNS = 2_500  # turns made into tables at a time: more is no faster, and holds more
 
 
 @dataclass
