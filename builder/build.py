@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +29,19 @@ class BuildResult:
     report: dict = field(default_factory=dict)
 
 
+class _Clock:
+    """Wall time of each step of a build, for the report (where a build spends its time)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self._last, 3)
+        self._last = now
+
+
 def default_report_dir(out: Path) -> Path:
     return out.parent / f"{out.name}.build"
 
@@ -49,19 +63,27 @@ def build(
     report_dir = Path(report_dir).resolve() if report_dir else default_report_dir(out)
     if report_dir == out or out in report_dir.parents:
         raise BuildError(f"the report folder {report_dir} must not be inside the release {out}")
+    clock = _Clock()
     src = sources.resolve(source, split=split, expected_sha256=expected_sha256)
     header = raw.check_header(src.path)
+    clock.lap("source: find, checksum, header")
     with release.staged(out) as root, release.staged(report_dir) as report_root:
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
+        clock.lap("stream: read, clean, turns, work files")
         decisions = decide.decide(rows)
+        clock.lap("decide: duplicates, conflicts, demographics")
         outputs = _write_tables(root, work, decisions)
         shutil.rmtree(work)
+        clock.lap("tables: comparisons, pairs, conversations, annotators")
         report = _report(src, rows, decisions, outputs) | {"text": text}
         card.write(root, outputs["shards"], src.provenance(), report, repo_id, iw_labels)
+        clock.lap("card: statistics, agreement, figures")
         release.write_manifest(
             root, src.provenance(), outputs["shards"], __version__, card.release_version()
         )
+        clock.lap("manifest: checksums")
+        report["seconds"] = clock.laps  # in the report beside the release, never in it
         _write_report(report_root, report, outputs["quarantine"])
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
@@ -276,6 +298,10 @@ def render_report(report: dict) -> str:
         + (f" ({report['source']['split']})" if report["source"]["split"] else ""),
         "",
     ]
+    if "seconds" in report:
+        lines += ["## Where the time went", "", "| step | seconds |", "|---|---:|"]
+        lines += [f"| {step} | {seconds:.2f} |" for step, seconds in report["seconds"].items()]
+        lines += [""]
     lines += ["## Books", "", "| count | value |", "|---|---:|"]
     lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in report["books"].items()]
     lines += ["", "## Checks", ""]
