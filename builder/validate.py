@@ -54,6 +54,7 @@ SHARD = re.compile(
 )
 README, MANIFEST = "README.md", "manifest.json"
 SHOWN = 3  # offenders named in a message besides the first
+CHUNK_ROWS = 50_000  # rows of a part joined at a time by the contract checks (see _part_join)
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -164,7 +165,6 @@ class Release:
             for p in root.rglob("*")
             if p.is_file() and not self._ignored(p.relative_to(root).as_posix())
         )
-        self._frames: dict = {}
         self.unusable: dict[str, str] = {}  # data file -> why it cannot be read as its schema
 
     def _ignored(self, relative: str) -> bool:
@@ -278,27 +278,49 @@ class Release:
     def has_data(self) -> bool:
         return any(self.usable.values())
 
+    def rows(
+        self, table: str, part: tuple[str, str] | None = None
+    ) -> list[tuple[DataFile, pl.LazyFrame]]:
+        """The usable shards of a table (of one ``(language, country)`` part), in path order,
+        each with a lazy frame of its rows: ``_file``, ``_row`` (in file), then the columns."""
+        return [
+            (f, lf.with_row_index("_row").select(pl.lit(f.path).alias("_file"), pl.all()))
+            for f, lf in self.usable[table]
+            if part is None or (f.language, f.country) == part
+        ]
+
+    def empty(self, table: str) -> pl.LazyFrame:
+        """No rows, with the columns of :meth:`rows`."""
+        return pl.LazyFrame(schema={"_file": pl.String, "_row": pl.UInt32, **polars_schema(table)})
+
+    def scan(self, table: str, part: tuple[str, str] | None = None) -> pl.LazyFrame:
+        """The rows of :meth:`rows` as one lazy frame; only the columns a query selects are read."""
+        frames = [lf for _, lf in self.rows(table, part)]
+        return pl.concat(frames) if frames else self.empty(table)
+
+    def collect(
+        self,
+        table: str,
+        query: Callable[[pl.LazyFrame], pl.LazyFrame],
+        part: tuple[str, str] | None = None,
+    ) -> pl.DataFrame:
+        """``query`` run on each shard's rows (see :meth:`rows`) one file at a time, the results
+        concatenated in path order: memory holds one file's selected columns, plus the results
+        (meant to be small: ids, flags, offending rows)."""
+        frames = [query(lf).collect() for _, lf in self.rows(table, part)]
+        if not frames:
+            return query(self.empty(table)).collect()
+        return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
     def frame(self, table: str, *columns: str) -> pl.DataFrame:
-        """Rows of a table (the named columns, or all), with ``_file`` and ``_row`` (in file)."""
-        key = (table, columns)
-        if key not in self._frames:
-            names = list(columns) or schema.field_names(table)
-            parts = [
-                lf.select(
-                    pl.lit(f.path).alias("_file"),
-                    pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-                    *names,
-                )
-                for f, lf in self.usable[table]
-            ]
-            if parts:
-                self._frames[key] = pl.concat(parts).collect()
-            else:
-                empty = pl.DataFrame(schema=polars_schema(table)).select(names)
-                self._frames[key] = empty.select(
-                    pl.lit("").alias("_file"), pl.lit(0, dtype=pl.UInt32).alias("_row"), *names
-                ).clear()
-        return self._frames[key]
+        """Rows of a table (the named columns, or all), with ``_file`` and ``_row`` (in file).
+        Name few, light columns: the whole frame is in memory."""
+        names = list(columns) or schema.field_names(table)
+        return self.collect(table, lambda lf: lf.select("_file", "_row", *names))
+
+    def parts(self, table: str) -> list[tuple[str, str]]:
+        """The ``(language, country)`` parts of a table's usable shards, sorted."""
+        return sorted({(f.language, f.country) for f, _ in self.usable[table]})
 
     @cached_property
     def expected_configs(self) -> dict[str, dict[str, list[str]]]:
@@ -901,37 +923,6 @@ def _nested(frame: pl.DataFrame, column: str, id_field: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(column).alias("_value"))
 
 
-@check("not_null", "data")
-def _not_null(release: Release):
-    """No nulls in fields (or nested struct fields) marked `nullable: false`.
-
-    Fix: a field with `nullable: false` in schema/release.yaml must always have a value
-    """
-    for table in schema.table_names():
-        id_field = id_field_of(table)
-        frame = release.frame(table)
-        for f in schema.fields(table):
-            name = f["name"]
-            if not f.get("nullable", True):
-                for row in frame.filter(pl.col(name).is_null()).iter_rows(named=True):
-                    yield Problem(release.row_label(table, row), f"{name} is null")
-            sub = _struct_of(f["type"])
-            if not sub:
-                continue
-            nested = _nested(frame.filter(pl.col(name).is_not_null()), name, id_field)
-            for s in sub:
-                if s.get("nullable", True):
-                    continue
-                bad = nested.filter(
-                    pl.col("_value").is_null() | pl.col("_value").struct.field(s["name"]).is_null()
-                )
-                for row in bad.iter_rows(named=True):
-                    yield Problem(
-                        release.row_label(table, row),
-                        f"{name}[{row['_element']}].{s['name']} is null",
-                    )
-
-
 def _allowed(spec: dict) -> list | None:
     """Allowed values of a field: its vocabulary (unless open) or its `values`."""
     if "values" in spec:
@@ -945,39 +936,155 @@ def _allowed(spec: dict) -> list | None:
     return None
 
 
+@dataclass
+class FieldRule:
+    """A rule of not_null or vocabularies on one field (or one field of its struct elements)."""
+
+    check: str
+    field: str
+    sub: str | None  # the struct field, None for the field itself
+    allowed: list | None  # vocabularies: the allowed values
+    breaks: pl.Expr  # true on a row that breaks the rule (some element, for a struct field)
+
+
+def _any_element(column: str, is_list: bool, bad: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """True on rows where ``bad`` holds for some element of a list<struct> column (or for the
+    struct itself, when not null): the rows :func:`_nested` would report from."""
+    if is_list:
+        return pl.col(column).list.eval(bad(pl.element())).list.any().fill_null(False)
+    return (pl.col(column).is_not_null() & bad(pl.col(column))).fill_null(False)
+
+
+def _field_rules(table: str) -> list[FieldRule]:
+    """The rules of not_null and vocabularies on a table, in the order they are reported."""
+    types = polars_schema(table)
+    rules = []
+    for f in schema.fields(table):
+        name, sub = f["name"], _struct_of(f["type"]) or []
+        is_list = isinstance(types[name], pl.List)
+        if not f.get("nullable", True):
+            rules.append(FieldRule("not_null", name, None, None, pl.col(name).is_null()))
+        for s in sub:
+            if not s.get("nullable", True):
+                field_name = s["name"]
+                bad = _any_element(
+                    name, is_list, lambda v, n=field_name: v.is_null() | v.struct.field(n).is_null()
+                )
+                rules.append(FieldRule("not_null", name, field_name, None, bad))
+    for f in schema.fields(table):
+        name, sub = f["name"], _struct_of(f["type"]) or []
+        is_list = isinstance(types[name], pl.List)
+        allowed = _allowed(f)
+        if allowed is not None:
+            bad = (pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed)).fill_null(False)
+            rules.append(FieldRule("vocabularies", name, None, allowed, bad))
+        for s in sub:
+            allowed = _allowed(s)
+            if allowed is None:
+                continue
+
+            def outside(v: pl.Expr, n: str = s["name"], values: list = allowed) -> pl.Expr:
+                value = v.struct.field(n)
+                return value.is_not_null() & ~value.is_in(values)
+
+            rules.append(
+                FieldRule(
+                    "vocabularies", name, s["name"], allowed, _any_element(name, is_list, outside)
+                )
+            )
+    return rules
+
+
+def _flagged(release: Release, table: str) -> tuple[list[FieldRule], pl.DataFrame]:
+    """The table's field rules, and its rows that break any (``_rule<i>`` true where rule i is
+    broken), found one file at a time; shared by not_null and vocabularies."""
+    cache = release.__dict__.setdefault("_flagged", {})
+    if table not in cache:
+        rules = _field_rules(table)
+        flags = [rule.breaks.alias(f"_rule{i}") for i, rule in enumerate(rules)]
+        id_field = id_field_of(table)
+        cache[table] = (
+            rules,
+            release.collect(
+                table,
+                lambda lf: lf.select("_file", "_row", id_field, *flags).filter(
+                    pl.any_horizontal(f"_rule{i}" for i in range(len(rules)))
+                ),
+            ),
+        )
+    return cache[table]
+
+
+def _fetch(release: Release, table: str, rows: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """The rows named by ``rows`` (``_file``, ``_row``), with ``columns``, in file order."""
+    wanted = dict(rows.group_by("_file").agg("_row").iter_rows())
+    names = dict.fromkeys(["_file", "_row", *columns])
+    frames = [
+        lf.filter(pl.col("_row").is_in(wanted[f.path])).select(*names).collect()
+        for f, lf in release.rows(table)
+        if f.path in wanted
+    ]
+    return pl.concat(frames) if frames else release.empty(table).select(*names).collect()
+
+
+def _rule_problems(release: Release, check_name: str) -> Iterator[Problem]:
+    for table in schema.table_names():
+        id_field = id_field_of(table)
+        rules, flagged = _flagged(release, table)
+        for i, rule in enumerate(rules):
+            if rule.check != check_name:
+                continue
+            bad = flagged.filter(pl.col(f"_rule{i}"))
+            if bad.is_empty():
+                continue
+            name = rule.field
+            frame = _fetch(release, table, bad, id_field, name)
+            if rule.sub is None:
+                for row in frame.iter_rows(named=True):
+                    if check_name == "not_null":
+                        yield Problem(release.row_label(table, row), f"{name} is null")
+                    else:
+                        yield Problem(
+                            release.row_label(table, row),
+                            f"{name} is {row[name]!r}, allowed: {rule.allowed}",
+                        )
+                continue
+            nested = _nested(frame.filter(pl.col(name).is_not_null()), name, id_field)
+            value = pl.col("_value").struct.field(rule.sub)
+            if check_name == "not_null":
+                for row in nested.filter(pl.col("_value").is_null() | value.is_null()).iter_rows(
+                    named=True
+                ):
+                    yield Problem(
+                        release.row_label(table, row),
+                        f"{name}[{row['_element']}].{rule.sub} is null",
+                    )
+            else:
+                outside = value.is_not_null() & ~value.is_in(rule.allowed)
+                for row in nested.filter(outside).iter_rows(named=True):
+                    yield Problem(
+                        release.row_label(table, row),
+                        f"{name}[{row['_element']}].{rule.sub} is "
+                        f"{row['_value'][rule.sub]!r}, allowed: {rule.allowed}",
+                    )
+
+
+@check("not_null", "data")
+def _not_null(release: Release):
+    """No nulls in fields (or nested struct fields) marked `nullable: false`.
+
+    Fix: a field with `nullable: false` in schema/release.yaml must always have a value
+    """
+    yield from _rule_problems(release, "not_null")
+
+
 @check("vocabularies", "data")
 def _vocabularies(release: Release):
     """Vocabulary fields, `values` fields and class labels hold only allowed values.
 
     Fix: values must be the codes of schema/vocabularies.yaml (class labels in range)
     """
-    for table in schema.table_names():
-        id_field = id_field_of(table)
-        frame = release.frame(table)
-        for f in schema.fields(table):
-            name = f["name"]
-            allowed = _allowed(f)
-            if allowed is not None:
-                bad = frame.filter(pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed))
-                for row in bad.iter_rows(named=True):
-                    yield Problem(
-                        release.row_label(table, row),
-                        f"{name} is {row[name]!r}, allowed: {allowed}",
-                    )
-            for s in _struct_of(f["type"]) or []:
-                allowed = _allowed(s)
-                if allowed is None:
-                    continue
-                nested = _nested(frame.filter(pl.col(name).is_not_null()), name, id_field)
-                value = pl.col("_value").struct.field(s["name"])
-                for row in nested.filter(value.is_not_null() & ~value.is_in(allowed)).iter_rows(
-                    named=True
-                ):
-                    yield Problem(
-                        release.row_label(table, row),
-                        f"{name}[{row['_element']}].{s['name']} is "
-                        f"{row['_value'][s['name']]!r}, allowed: {allowed}",
-                    )
+    yield from _rule_problems(release, "vocabularies")
 
 
 @check("unique_ids", "data")
@@ -990,9 +1097,9 @@ def _unique_ids(release: Release):
         for name in unique_fields(table):
             frame = release.frame(table, name)
             repeated = (
-                frame.group_by(name, maintain_order=True)
+                frame.filter(pl.col(name).is_duplicated())
+                .group_by(name, maintain_order=True)
                 .agg(pl.len().alias("n"), pl.format("{} row {}", "_file", "_row").alias("at"))
-                .filter(pl.col("n") > 1)
             )
             for row in repeated.iter_rows(named=True):
                 yield Problem(
@@ -1011,15 +1118,18 @@ def _rows_match_path(release: Release):
         [(f.path, f.language, f.country) for f in release.shards],
         schema={"_file": pl.String, "_language": pl.String, "_country": pl.String},
         orient="row",
-    )
+    ).lazy()
     for table in schema.table_names():
         names = schema.field_names(table)
         columns = [c for c in ("language", "country") if c in names]
-        frame = release.frame(table, id_field_of(table), *columns).join(places, on="_file")
         wrong = pl.lit(False)
         for c in columns:
             wrong = wrong | pl.col(c).ne_missing(pl.col(f"_{c}"))
-        for row in frame.filter(wrong).iter_rows(named=True):
+        selected = ["_file", "_row", *dict.fromkeys([id_field_of(table), *columns])]
+        frame = release.collect(
+            table, lambda lf, s=selected, w=wrong: lf.select(s).join(places, on="_file").filter(w)
+        )
+        for row in frame.iter_rows(named=True):
             found = ", ".join(f"{c} {row[c]!r}" for c in columns)
             where = ", ".join(f"{c} {row[f'_{c}']!r}" for c in columns if row[f"_{c}"])
             yield Problem(release.row_label(table, row), f"has {found} but its file is for {where}")
@@ -1062,26 +1172,31 @@ def _sort_order(release: Release):
 
     Fix: rows are sorted by the table's `sort_by` (ids numerically when numbers); rebuild
     """
-    groups = {f.path: f.group for f in release.shards}
     for table in schema.table_names():
         keys, numeric = _order_keys(table)
-        frame = (
-            release.frame(table, *dict.fromkeys([id_field_of(table), *keys]))
-            .with_columns(*numeric, pl.col("_file").replace_strict(groups).alias("_group"))
-            .with_row_index("_position")
-        )
-        order = ["_group", *[e.meta.output_name() for e in numeric], *keys]
-        ordered = frame.sort(order, nulls_last=True, maintain_order=True)
-        misplaced = ordered.with_row_index("_should").filter(
-            pl.col("_position") != pl.col("_should")
-        )
         id_field = id_field_of(table)
-        for should in misplaced["_should"].to_list():
-            found, expected = frame.row(should, named=True), ordered.row(should, named=True)
-            yield Problem(
-                release.row_label(table, found),
-                f"out of sort_by {keys} order: {id_field} {expected[id_field]!r} belongs here",
+        columns = ["_file", "_row", *dict.fromkeys([id_field, *keys])]
+        groups: dict[str, list[pl.LazyFrame]] = defaultdict(list)
+        for f, lf in release.rows(table):
+            groups[f.group].append(lf.select(columns))
+        order = [*[e.meta.output_name() for e in numeric], *keys]
+        for group in sorted(groups):  # a group's shards, in order
+            frame = (
+                pl.concat(groups[group])
+                .with_columns(*numeric)
+                .with_row_index("_position")
+                .collect()
             )
+            ordered = frame.sort(order, nulls_last=True, maintain_order=True)
+            misplaced = ordered.with_row_index("_should").filter(
+                pl.col("_position") != pl.col("_should")
+            )
+            for should in misplaced["_should"].to_list():
+                found, expected = frame.row(should, named=True), ordered.row(should, named=True)
+                yield Problem(
+                    release.row_label(table, found),
+                    f"out of sort_by {keys} order: {id_field} {expected[id_field]!r} belongs here",
+                )
 
 
 def _annotator_attributes(table: str) -> list[str]:
@@ -1109,12 +1224,19 @@ def _annotators_match(release: Release):
                 pl.lit(True).alias("_known"),
             )
             .unique("annotator_id", keep="first")
+            .lazy()
         )
         id_field = id_field_of(table)
-        frame = release.frame(table, *dict.fromkeys([id_field, "annotator_id", *attributes]))
-        joined = frame.join(people, on="annotator_id", how="left")
         differs = [pl.col(a).ne_missing(pl.col(f"_a_{a}")) for a in attributes]
-        bad = joined.filter(pl.col("_known").is_null() | pl.any_horizontal(differs))
+        columns = ["_file", *dict.fromkeys([id_field, "annotator_id", *attributes])]
+        bad = release.collect(
+            table,
+            lambda lf, c=columns, p=people, d=differs: (
+                lf.select(c)
+                .join(p, on="annotator_id", how="left", maintain_order="left")
+                .filter(pl.col("_known").is_null() | pl.any_horizontal(d))
+            ),
+        )
         for row in bad.iter_rows(named=True):
             if row["_known"] is None:
                 what = f"annotator {row['annotator_id']!r} is not in `annotators`"
@@ -1142,11 +1264,16 @@ def _annotator_activity(release: Release):
         )
     )
     comparisons = (
-        release.frame("comparisons", "annotator_id", "explanation")
+        release.collect(
+            "comparisons",
+            lambda lf: lf.select(
+                "annotator_id", pl.col("explanation").is_not_null().alias("_explained")
+            ),
+        )
         .group_by("annotator_id")
         .agg(
             pl.len().alias("_num_comparisons"),
-            pl.col("explanation").is_not_null().sum().alias("_num_explanations"),
+            pl.col("_explained").sum().alias("_num_explanations"),
         )
     )
     frame = (
@@ -1170,13 +1297,62 @@ def _annotator_activity(release: Release):
             yield Problem(release.row_label("annotators", row), "; ".join(wrong))
 
 
-def _message(role: str, content: pl.Expr) -> pl.Expr:
-    return pl.concat_list(pl.struct(role=pl.lit(role), content=content))
-
-
 def _letter(position: int | None) -> str:
     codes = schema.codes("choice")
     return codes[position] if position is not None and 0 <= position < len(codes) else "?"
+
+
+def _join_left(rows: pl.DataFrame, partners: pl.DataFrame, on: list[str]) -> pl.DataFrame:
+    """``rows.join(partners, on=on, how="left", maintain_order="left")``, the two rechunked
+    first: gathering text from a frame of many chunks (one per row group read) copies it,
+    from one chunk it does not (and a pair gathers its comparison's text three times)."""
+    return rows.rechunk().join(partners.rechunk(), on=on, how="left", maintain_order="left")
+
+
+def _part_join(
+    release: Release,
+    left: tuple[str, Callable[[pl.LazyFrame], pl.LazyFrame]],
+    right: tuple[str, Callable[[pl.LazyFrame], pl.LazyFrame]],
+    on: list[str],
+    finish: Callable[[pl.DataFrame], pl.DataFrame],
+    order: list[str],
+) -> pl.DataFrame:
+    """``finish`` of the rows ``left[1]`` selects from table ``left[0]``, left-joined on ``on``
+    to the rows ``right[1]`` makes of table ``right[0]`` (``_found`` true where a right row
+    matched, kept in the result), sorted by ``order``.
+
+    The join runs one <language>/<country> part at a time, and ``CHUNK_ROWS`` left rows at a
+    time, so memory holds one part's right rows and a chunk of its left rows (their text, the
+    heavy columns), not the release's. Left rows without a partner in their own part are
+    joined again to the right rows of every part with the same ``on[0]``: a row filed in the
+    wrong part still finds its partner (rows_match_path reports the misfiling). Only that second
+    join's left rows without any partner (``_found`` null) are kept in the result.
+    """
+    (left_table, left_rows), (right_table, right_rows) = left, right
+    found = pl.lit(True).alias("_found")
+    results, strays = [], []
+    for part in release.parts(left_table):
+        partners = right_rows(release.scan(right_table, part)).with_columns(found).collect()
+        size = sum(f.rows for f, _ in release.rows(left_table, part))
+        for start in range(0, size, CHUNK_ROWS):
+            chunk = release.scan(left_table, part).slice(start, CHUNK_ROWS)
+            rows = left_rows(chunk).collect()
+            joined = _join_left(rows, partners, on)
+            results.append(finish(joined).filter(pl.col("_found").is_not_null()))
+            strays.append(joined.filter(pl.col("_found").is_null()).select(rows.columns))
+            del rows, joined
+        del partners
+    strays = [s for s in strays if s.height]
+    if strays:
+        rows = pl.concat(strays)
+        keys = rows[on[0]].drop_nulls().unique().implode()
+        partners = right_rows(release.scan(right_table).filter(pl.col(on[0]).is_in(keys)))
+        partners = partners.with_columns(found).collect()
+        results.append(finish(_join_left(rows, partners, on)))
+    results = [r for r in results if r.height]
+    if not results:
+        return pl.DataFrame()
+    return pl.concat(results, how="vertical_relaxed").sort(order, maintain_order=True)
 
 
 @check("pairs_complete", "contract", needs=("data",))
@@ -1186,15 +1362,22 @@ def _pairs_complete(release: Release):
     Fix: `pairs` holds one row per present, non-chosen candidate of every comparison with
     context_complete, and no others; rebuild
     """
-    comparisons = release.frame(
-        "comparisons", "comparison_id", "choice", "responses", "context_complete"
+    comparisons = release.collect(
+        "comparisons",
+        lambda lf: lf.filter(pl.col("context_complete").fill_null(False)).select(
+            "_file",
+            "comparison_id",
+            "choice",
+            pl.col("responses").list.eval(pl.element().is_not_null()).alias("_present"),
+        ),
     )
     expected = (
-        comparisons.filter(pl.col("context_complete").fill_null(False))
-        .with_columns(pl.int_ranges(pl.col("responses").list.len()).alias("rejected_choice"))
-        .explode("responses", "rejected_choice")
+        comparisons.with_columns(
+            pl.int_ranges(pl.col("_present").list.len()).alias("rejected_choice")
+        )
+        .explode("_present", "rejected_choice")
         .filter(
-            pl.col("responses").is_not_null()
+            pl.col("_present").fill_null(False)
             & pl.col("rejected_choice").ne_missing(pl.col("choice"))
         )
         .select("comparison_id", pl.col("rejected_choice").cast(pl.Int64), "_file")
@@ -1215,12 +1398,85 @@ def _pairs_complete(release: Release):
             "complete-context comparison",
         )
     twice = (
-        pairs.group_by("comparison_id", "rejected_choice")
+        pairs.group_by("comparison_id", "rejected_choice", maintain_order=True)
         .agg(pl.len().alias("n"), pl.col("pair_id").first())
         .filter(pl.col("n") > 1)
     )
     for row in twice.iter_rows(named=True):
         yield Problem(f"pair {row['pair_id']!r}", f"{row['n']} pairs for the same candidate")
+
+
+def _width(frame: pl.DataFrame, column: str) -> int:
+    """The length of the longest list in a column (0 when none)."""
+    return int(frame.select(pl.col(column).list.len().max()).item() or 0) if frame.height else 0
+
+
+def _unpacked(column: str, width: int, prefix: str) -> list[pl.Expr]:
+    """A list column as flat columns: ``<prefix>_n`` its length, ``<prefix>_<i>`` element i (null
+    past the end) for i < width: a pair's expected prompt, chosen and rejected are then compared
+    element by element, where building them as lists would copy their text."""
+    items = pl.col(column)
+    return [
+        items.list.len().alias(f"{prefix}_n"),
+        *(items.list.get(i, null_on_oob=True).alias(f"{prefix}_{i}") for i in range(width)),
+    ]
+
+
+def _unpacked_width(frame: pl.DataFrame, prefix: str) -> int:
+    return sum(1 for n in frame.columns if re.fullmatch(re.escape(prefix) + r"_\d+", n))
+
+
+def _same_message(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Messages ``a`` and ``b`` equal as ``eq_missing`` compares list elements: both null, or
+    neither null with equal role and content; never null."""
+    fields = [a.struct.field(n).eq_missing(b.struct.field(n)) for n in ("role", "content")]
+    both = a.is_not_null() & b.is_not_null()
+    return (a.is_null() & b.is_null()) | (both & pl.all_horizontal(fields)).fill_null(False)
+
+
+def _same_messages(items: pl.Expr, prefix: str, width: int, last: pl.Expr) -> pl.Expr:
+    """``items.eq_missing(pl.concat_list(other, pl.concat_list(last)))`` for the messages
+    ``other`` unpacked by :func:`_unpacked` as ``prefix`` and the message ``last``, without
+    building the expected list; never null."""
+    length = pl.col(f"{prefix}_n")
+    same = (
+        items.is_not_null()
+        & (items.list.len() == length + 1)
+        & pl.all_horizontal(
+            pl.lit(True),
+            *(
+                (length <= i)
+                | _same_message(items.list.get(i, null_on_oob=True), pl.col(f"{prefix}_{i}"))
+                for i in range(width)
+            ),
+        )
+        & _same_message(items.list.last(), last)
+    )
+    # concat_list with a null list is null
+    return pl.when(length.is_null()).then(items.is_null()).otherwise(same.fill_null(False))
+
+
+def _item(index: pl.Expr, prefix: str, width: int) -> pl.Expr:
+    """``other.list.get(index, null_on_oob=True)`` of a list unpacked as ``prefix``."""
+    length = pl.col(f"{prefix}_n")
+    position = pl.when(index < 0).then(index + length).otherwise(index)
+    out = pl.lit(None, dtype=pl.String)
+    for i in reversed(range(width)):
+        out = pl.when(position == i).then(pl.col(f"{prefix}_{i}")).otherwise(out)
+    return out
+
+
+def _one_message(items: pl.Expr, role: str, content: pl.Expr) -> pl.Expr:
+    """``items`` is ``[{"role": role, "content": content}]`` (as ``eq_missing`` compares);
+    never null."""
+    first = items.list.first()
+    return (
+        items.is_not_null()
+        & (items.list.len() == 1)
+        & first.is_not_null()
+        & first.struct.field("role").eq_missing(pl.lit(role))
+        & first.struct.field("content").eq_missing(content)
+    ).fill_null(False)
 
 
 @check("pairs_content", "contract", needs=("data",))
@@ -1232,61 +1488,99 @@ def _pairs_content(release: Release):
     """
     comparison_fields = set(shared_names("comparisons"))
     shared = [n for n in shared_names("pairs") if n in comparison_fields and n != "comparison_id"]
-    comparisons = (
-        release.frame(
-            "comparisons",
-            *dict.fromkeys(["comparison_id", "context", "prompt", "responses", "choice", *shared]),
-        )
-        .drop("_file", "_row")
-        .rename(lambda c: c if c == "comparison_id" else f"_c_{c}")
-    )
-    pairs = release.frame("pairs").join(comparisons, on="comparison_id", how="inner")
     letters = schema.codes("choice")
-    responses = pl.col("_c_responses")
-    aspects = {
-        "pair_id": pl.col("pair_id").eq_missing(
-            pl.format(
-                "{}-{}",
-                "comparison_id",
-                pl.col("rejected_choice").replace_strict(
-                    list(range(len(letters))), letters, default="?", return_dtype=pl.String
-                ),
-            )
+    names = ["pair_id", "prompt", "chosen", "rejected", "chosen_choice", *shared]
+
+    def comparisons(lf: pl.LazyFrame) -> pl.LazyFrame:
+        frame = lf.select(
+            "comparison_id", "context", "prompt", "responses", "choice", *shared
+        ).collect()
+        return frame.select(
+            "comparison_id",
+            *_unpacked("context", _width(frame, "context"), "_c_context"),
+            pl.col("prompt").alias("_c_prompt"),
+            *_unpacked("responses", _width(frame, "responses"), "_c_responses"),
+            pl.col("responses").list.get(pl.col("choice"), null_on_oob=True).alias("_c_chosen"),
+            pl.col("choice").alias("_c_choice"),
+            *(pl.col(n).alias(f"_c_{n}") for n in shared),
+        ).lazy()
+
+    def bad(joined: pl.DataFrame) -> pl.DataFrame:
+        contexts = _unpacked_width(joined, "_c_context")
+        responses = _unpacked_width(joined, "_c_responses")
+        user = pl.struct(role=pl.lit("user"), content=pl.col("_c_prompt"))
+        aspects = {
+            "pair_id": pl.col("pair_id").eq_missing(
+                pl.format(
+                    "{}-{}",
+                    "comparison_id",
+                    pl.col("rejected_choice").replace_strict(
+                        list(range(len(letters))), letters, default="?", return_dtype=pl.String
+                    ),
+                )
+            ),
+            "prompt": _same_messages(pl.col("prompt"), "_c_context", contexts, user),
+            "chosen": _one_message(pl.col("chosen"), "assistant", pl.col("_c_chosen")),
+            "rejected": _one_message(
+                pl.col("rejected"),
+                "assistant",
+                _item(pl.col("rejected_choice"), "_c_responses", responses),
+            ),
+            "chosen_choice": pl.col("chosen_choice").eq_missing(pl.col("_c_choice")),
+            **{n: pl.col(n).eq_missing(pl.col(f"_c_{n}")) for n in shared},
+        }
+        # eager: a lazy filter would be pushed down, copying the rows' text
+        return joined.select(
+            "_file",
+            "_row",
+            "pair_id",
+            "comparison_id",
+            "_found",
+            *(e.fill_null(False).alias(f"_ok_{n}") for n, e in aspects.items()),
+        ).filter(  # a pair without a comparison: reported by pairs_complete
+            pl.col("_found").is_not_null() & ~pl.all_horizontal(f"_ok_{n}" for n in aspects)
+        )
+
+    found = _part_join(
+        release,
+        (
+            "pairs",
+            lambda lf: lf.select("_file", "_row", "comparison_id", "rejected_choice", *names),
         ),
-        "prompt": pl.col("prompt").eq_missing(
-            pl.concat_list("_c_context", _message("user", pl.col("_c_prompt")))
-        ),
-        "chosen": pl.col("chosen").eq_missing(
-            _message("assistant", responses.list.get(pl.col("_c_choice"), null_on_oob=True))
-        ),
-        "rejected": pl.col("rejected").eq_missing(
-            _message("assistant", responses.list.get(pl.col("rejected_choice"), null_on_oob=True))
-        ),
-        "chosen_choice": pl.col("chosen_choice").eq_missing(pl.col("_c_choice")),
-        **{n: pl.col(n).eq_missing(pl.col(f"_c_{n}")) for n in shared},
-    }
-    checked = pairs.with_columns(
-        **{f"_ok_{name}": expression.fill_null(False) for name, expression in aspects.items()}
+        ("comparisons", comparisons),
+        ["comparison_id"],
+        bad,
+        ["_file", "_row"],
     )
-    bad = checked.filter(~pl.all_horizontal(f"_ok_{name}" for name in aspects))
-    for row in bad.iter_rows(named=True):
-        differing = [name for name in aspects if not row[f"_ok_{name}"]]
+    for row in found.iter_rows(named=True):
+        differing = [name for name in names if not row[f"_ok_{name}"]]
         yield Problem(
             release.row_label("pairs", row),
             f"{', '.join(differing)} differ from comparison {row['comparison_id']!r}",
         )
 
 
-def _turns(release: Release, *columns: str) -> pl.DataFrame:
-    """Conversation turns, one row each: _file, _row, conversation_id, columns, turn fields."""
-    frame = release.frame("conversations", *dict.fromkeys(["conversation_id", *columns, "turns"]))
-    frame = frame.filter(pl.col("turns").is_not_null())
+def _turn_rows(lf: pl.LazyFrame, columns: list[str], fields: dict[str, pl.Expr]) -> pl.LazyFrame:
+    """Conversation turns, one row each (null turns left out): the conversation's ``columns``,
+    ``_element`` (the turn's index in ``turns``), then ``fields``: expressions of the turn
+    (``pl.element()``, a turn struct) taken from it."""
+    turns = pl.col("turns")
     return (
-        frame.with_columns(pl.int_ranges(pl.col("turns").list.len()).alias("_element"))
-        .explode("turns", "_element")
-        .filter(pl.col("turns").is_not_null())
-        .unnest("turns")
+        lf.filter(turns.list.len() > 0)
+        .select(
+            *columns,
+            pl.int_ranges(turns.list.len()).alias("_element"),
+            turns.list.eval(pl.element().is_not_null()).alias("_present"),
+            *(turns.list.eval(expression).alias(name) for name, expression in fields.items()),
+        )
+        .explode("_element", "_present", *fields)
+        .filter(pl.col("_present"))
+        .drop("_present")
     )
+
+
+def _element_field(name: str) -> pl.Expr:
+    return pl.element().struct.field(name)
 
 
 @check("conversation_turns", "contract", needs=("data",))
@@ -1297,20 +1591,27 @@ def _conversation_turns(release: Release):
     increasing, and num_turns is how many there are
     """
     numbers = [n for n, _ in schema.turn_prefixes()]
-    frame = release.frame("conversations", "conversation_id", "num_turns", "turns")
-    for row in frame.filter(pl.col("num_turns").ne_missing(pl.col("turns").list.len())).iter_rows(
-        named=True
-    ):
+    miscounted = release.collect(
+        "conversations",
+        lambda lf: lf.select(
+            "_file", "_row", "conversation_id", "num_turns", pl.col("turns").list.len().alias("_n")
+        ).filter(pl.col("num_turns").ne_missing(pl.col("_n"))),
+    )
+    for row in miscounted.iter_rows(named=True):
         yield Problem(
             release.row_label("conversations", row),
-            f"num_turns is {row['num_turns']} but it has {len(row['turns'] or [])} turns",
+            f"num_turns is {row['num_turns']} but it has {row['_n'] or 0} turns",
         )
-    turns = _turns(release).with_columns(
-        pl.col("turn").shift().over("_file", "_row").alias("_previous")
-    )
-    bad = turns.filter(
-        ~pl.col("turn").is_in(numbers).fill_null(False)
-        | (pl.col("_previous") >= pl.col("turn")).fill_null(False)
+    bad = release.collect(
+        "conversations",
+        lambda lf: (
+            _turn_rows(lf, ["_file", "_row", "conversation_id"], {"turn": _element_field("turn")})
+            .with_columns(pl.col("turn").shift().over("_file", "_row").alias("_previous"))
+            .filter(
+                ~pl.col("turn").is_in(numbers).fill_null(False)
+                | (pl.col("_previous") >= pl.col("turn")).fill_null(False)
+            )
+        ),
     )
     for row in bad.unique(["_file", "_row"], keep="first", maintain_order=True).iter_rows(
         named=True
@@ -1337,29 +1638,62 @@ def _conversation_comparisons(release: Release):
         for n in shared_names("comparisons")
         if n in conversation_fields and n not in turn_fields and n != "conversation_id"
     ]
-    turns = _turns(release, *shared)
-    comparisons = release.frame(
-        "comparisons", *dict.fromkeys(["comparison_id", "conversation_id", *turn_fields, *shared])
-    )
     # each turn with a choice is a comparison, and the other way round
-    for row in turns.filter(
+    ids = release.collect(
+        "conversations",
+        lambda lf: _turn_rows(
+            lf,
+            ["_file", "_row", "conversation_id"],
+            {n: _element_field(n) for n in ("turn", "choice", "comparison_id")},
+        ),
+    )
+    for row in ids.filter(
         pl.col("choice").is_null() != pl.col("comparison_id").is_null()
     ).iter_rows(named=True):
         yield Problem(
             f"conversation {row['conversation_id']!r} turn {row['turn']} ({row['_file']})",
             f"choice is {row['choice']!r} but comparison_id is {row['comparison_id']!r}",
         )
-    referenced = turns.filter(pl.col("comparison_id").is_not_null())
-    right = (
-        comparisons.drop("_row")
-        .rename(lambda c: c if c == "comparison_id" else f"_c_{c}")
-        .with_columns(pl.lit(True).alias("_found"))
+    referenced = ids.filter(pl.col("comparison_id").is_not_null()).select("comparison_id")
+    named = ids.group_by("_file", "_row").agg(
+        pl.col("comparison_id").is_not_null().sum().alias("_named")
     )
+    del ids
     compared = ["conversation_id", *[n for n in turn_fields if n != "comparison_id"], *shared]
-    joined = referenced.join(right, on="comparison_id", how="left").filter(
-        pl.col("_found").is_null()
-        | pl.any_horizontal(pl.col(n).ne_missing(pl.col(f"_c_{n}")) for n in compared)
-        | (pl.col("comparison_id") != pl.format("{}-{}", "conversation_id", "turn"))
+
+    def turns(lf: pl.LazyFrame) -> pl.LazyFrame:
+        fields = {n: _element_field(n) for n in turn_fields}
+        rows = _turn_rows(lf, ["_file", "_row", "conversation_id", *shared], fields)
+        return rows.filter(pl.col("comparison_id").is_not_null())
+
+    def comparisons(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return lf.select("comparison_id", *(pl.col(c).alias(f"_c_{c}") for c in compared))
+
+    def bad(joined: pl.DataFrame) -> pl.DataFrame:
+        differs = {n: pl.col(n).ne_missing(pl.col(f"_c_{n}")) for n in compared}
+        # eager: a lazy filter would be pushed down, copying the rows' text
+        return joined.select(
+            "_file",
+            "_row",
+            "_element",
+            "conversation_id",
+            "turn",
+            "comparison_id",
+            "_found",
+            *(d.alias(f"_differs_{n}") for n, d in differs.items()),
+        ).filter(
+            pl.col("_found").is_null()
+            | pl.any_horizontal(f"_differs_{n}" for n in compared)
+            | (pl.col("comparison_id") != pl.format("{}-{}", "conversation_id", "turn"))
+        )
+
+    joined = _part_join(
+        release,
+        ("conversations", turns),
+        ("comparisons", comparisons),
+        ["comparison_id"],
+        bad,
+        ["_file", "_row", "_element"],
     )
     for row in joined.iter_rows(named=True):
         where = f"conversation {row['conversation_id']!r} turn {row['turn']} ({row['_file']})"
@@ -1368,27 +1702,23 @@ def _conversation_comparisons(release: Release):
                 where, f"names comparison {row['comparison_id']!r}, which is not in `comparisons`"
             )
             continue
-        differing = [n for n in compared if row[n] != row[f"_c_{n}"]]
+        differing = [n for n in compared if row[f"_differs_{n}"]]
         if row["comparison_id"] != f"{row['conversation_id']}-{row['turn']}":
             differing.append("comparison_id (not <conversation_id>-<turn>)")
         if differing:
             yield Problem(where, f"differs from comparison {row['comparison_id']!r} in {differing}")
-    orphans = comparisons.join(referenced, on="comparison_id", how="anti")
+    comparisons_ids = release.frame("comparisons", "comparison_id", "conversation_id")
+    orphans = comparisons_ids.join(referenced, on="comparison_id", how="anti")
     for row in orphans.iter_rows(named=True):
         yield Problem(
             release.row_label("comparisons", row),
             f"no turn of conversation {row['conversation_id']!r} names this comparison",
         )
-    per_conversation = comparisons.group_by("conversation_id").agg(pl.len().alias("_rows"))
+    per_conversation = comparisons_ids.group_by("conversation_id").agg(pl.len().alias("_rows"))
     counted = (
-        release.frame("conversations", "conversation_id", "num_comparisons", "turns")
-        .join(per_conversation, on="conversation_id", how="left")
-        .with_columns(
-            pl.col("turns")
-            .list.eval(pl.element().struct.field("comparison_id").is_not_null().sum())
-            .list.first()
-            .alias("_named")
-        )
+        release.frame("conversations", "conversation_id", "num_comparisons")
+        .join(named, on=["_file", "_row"], how="left", maintain_order="left")
+        .join(per_conversation, on="conversation_id", how="left", maintain_order="left")
     )
     for row in counted.filter(
         pl.col("num_comparisons").ne_missing(pl.col("_rows").fill_null(0))
@@ -1401,24 +1731,97 @@ def _conversation_comparisons(release: Release):
         )
 
 
-def _derived_context(turns: list[dict], numbers: list[int]) -> dict[int, tuple[list[dict], bool]]:
-    """turn -> (context, context_complete) from a conversation's turns, as the builder makes it:
-    each earlier prompt, then the chosen response; complete when every earlier turn has both."""
-    by_number = {t["turn"]: t for t in turns}
-    out, context, complete = {}, [], True
-    for number in numbers:
-        out[number] = (list(context), complete)
-        turn = by_number.get(number)
-        if turn is None:
-            complete = False
-            continue
-        complete = complete and turn["prompt"] is not None and turn["choice"] is not None
-        if turn["prompt"] is not None:
-            context.append({"role": "user", "content": turn["prompt"]})
-        choice, responses = turn["choice"], turn["responses"] or []
-        if choice is not None and 0 <= choice < len(responses) and responses[choice] is not None:
-            context.append({"role": "assistant", "content": responses[choice]})
-    return out
+def _turn_numbers() -> list[int]:
+    return [n for n, _ in schema.turn_prefixes()]
+
+
+def _by_number(
+    frame: pl.DataFrame, turns: pl.DataFrame, key: list[str], fields: Iterable[str]
+) -> pl.DataFrame:
+    """``frame`` (a row per conversation, by ``key``) with ``<field><j>`` for each of the
+    fields of ``turns`` (rows of :func:`_turn_rows`): those of the conversation's turn numbered
+    the j-th turn number of the schema, its last such turn (null when it has none)."""
+    names = [f for f in fields if f != "turn"]
+    last = turns.unique([*key, "turn"], keep="last", maintain_order=True)
+    for j, number in enumerate(_turn_numbers()):
+        numbered = last.filter(pl.col("turn") == number).select(
+            *key, *(pl.col(f).alias(f"{f}{j}") for f in names)
+        )
+        frame = frame.join(numbered, on=key, how="left", maintain_order="left")
+    return frame
+
+
+def _derived_contexts(conversations: pl.LazyFrame) -> pl.LazyFrame:
+    """conversation_id, turn -> (context, ``_complete``) for every turn number of the schema,
+    as the builder makes them from a conversation's turns: the context is each earlier prompt,
+    then the chosen response, those that are not null (given as the slots ``_message<k>``, for
+    :func:`_same_context`: building the list would copy its text); complete when every earlier
+    turn is there with a prompt and a choice. A turn number that repeats counts by its last
+    turn; a conversation id that repeats by its last row."""
+    numbers = _turn_numbers()
+    types = polars_schema("comparisons")
+    prompt, choice = _element_field("prompt"), _element_field("choice")
+    chosen = _element_field("responses").list.get(choice, null_on_oob=True)
+    fields = {
+        "turn": _element_field("turn"),
+        "_prompt": prompt,
+        "_chosen": pl.when(choice >= 0).then(chosen),
+        "_ok": prompt.is_not_null() & choice.is_not_null(),
+    }
+    # eager: a lazy plan would read the conversations once for every use below
+    frame = conversations.select("conversation_id", "turns").with_row_index("_i").collect()
+    last = frame.select("conversation_id", "_i").unique(
+        "conversation_id", keep="last", maintain_order=True
+    )
+    turns = _turn_rows(frame.lazy(), ["_i"], fields).collect()
+    del frame
+    frame = _by_number(last, turns, ["_i"], fields)
+    rows = []
+    for i, number in enumerate(numbers):
+        rows.append(
+            frame.select(
+                "conversation_id",
+                pl.lit(number, dtype=types["turn"]).alias("turn"),
+                *(
+                    pl.col(f"{field}{j}").alias(f"_message{k}")
+                    if j < i  # the turns before this one
+                    else pl.lit(None, dtype=pl.String).alias(f"_message{k}")
+                    for k, (j, field) in enumerate(_context_slots())
+                ),
+                pl.all_horizontal(
+                    [pl.lit(True), *(pl.col(f"_ok{j}").fill_null(False) for j in range(i))]
+                ).alias("_complete"),
+            )
+        )
+    return pl.concat(rows).lazy()
+
+
+def _context_slots() -> list[tuple[int, str]]:
+    """The messages a context can hold, in order: each earlier turn's prompt, then its chosen
+    response (as (turn index, field) of :func:`_derived_contexts`)."""
+    return [(j, f) for j in range(len(_turn_numbers()) - 1) for f in ("_prompt", "_chosen")]
+
+
+def _same_context(context: pl.Expr) -> pl.Expr:
+    """``context`` equals the messages of the slots ``_message<k>`` (a user prompt at even k, an
+    assistant response at odd k) that are not null, in order; never null."""
+    slots = [pl.col(f"_message{k}") for k in range(len(_context_slots()))]
+    same = [context.is_not_null()]
+    position = pl.lit(0, dtype=pl.UInt32)
+    for k, content in enumerate(slots):
+        message = context.list.get(position, null_on_oob=True)
+        role = "user" if k % 2 == 0 else "assistant"
+        same.append(
+            content.is_null()
+            | (
+                message.is_not_null()
+                & message.struct.field("role").eq_missing(pl.lit(role))
+                & message.struct.field("content").eq_missing(content)
+            )
+        )
+        position = position + content.is_not_null().cast(pl.UInt32)
+    same.append(context.list.len() == position)
+    return pl.all_horizontal(same).fill_null(False)
 
 
 @check("comparison_context", "contract", needs=("data",))
@@ -1429,35 +1832,108 @@ def _comparison_context(release: Release):
     Fix: a comparison's context is each earlier prompt and chosen response of its conversation;
     context_complete says every earlier turn has both
     """
-    numbers = [n for n, _ in schema.turn_prefixes()]
-    derived = {}
-    for row in release.frame("conversations", "conversation_id", "turns").iter_rows(named=True):
-        turns = row["turns"] or []
-        derived[row["conversation_id"]] = contexts = _derived_context(turns, numbers)
-        for turn in turns:
-            expected = contexts.get(turn["turn"])
-            if expected and turn["context_complete"] != expected[1]:
-                yield Problem(
-                    release.row_label("conversations", row),
-                    f"turn {turn['turn']} context_complete is {turn['context_complete']}",
-                )
-    comparisons = release.frame(
-        "comparisons", "comparison_id", "conversation_id", "turn", "context", "context_complete"
-    )
-    for row in comparisons.iter_rows(named=True):
-        expected = derived.get(row["conversation_id"], {}).get(row["turn"])
-        if expected is None:
-            continue  # reported by conversation_comparisons
-        differing = [
-            name
-            for name, value in zip(("context", "context_complete"), expected, strict=True)
-            if row[name] != value
-        ]
-        if differing:
-            yield Problem(
-                release.row_label("comparisons", row),
-                f"{' and '.join(differing)} do not follow from its conversation's turns",
+    numbers = _turn_numbers()
+
+    def wrong_turns(lf: pl.LazyFrame) -> pl.LazyFrame:
+        prompt, choice = _element_field("prompt"), _element_field("choice")
+        fields = {
+            "turn": _element_field("turn"),
+            "_ok": prompt.is_not_null() & choice.is_not_null(),
+            "context_complete": _element_field("context_complete"),
+        }
+        # eager: a lazy plan would read the file once for every use of the turns
+        turns = _turn_rows(lf, ["_file", "_row", "conversation_id"], fields).collect()
+        rows = turns.select("_file", "_row").unique(maintain_order=True)
+        ok = _by_number(rows, turns, ["_file", "_row"], ["_ok"])
+        expected = pl.lit(None, dtype=pl.Boolean)
+        for i, number in reversed(list(enumerate(numbers))):
+            complete = pl.all_horizontal(
+                [pl.lit(True), *(pl.col(f"_ok{j}").fill_null(False) for j in range(i))]
             )
+            expected = pl.when(pl.col("turn") == number).then(complete).otherwise(expected)
+        return (
+            turns.join(ok, on=["_file", "_row"], how="left", maintain_order="left")
+            .with_columns(expected.alias("_expected"))
+            .filter(
+                pl.col("_expected").is_not_null()
+                & pl.col("context_complete").ne_missing(pl.col("_expected"))
+            )
+            .lazy()
+        )
+
+    for row in release.collect("conversations", wrong_turns).iter_rows(named=True):
+        yield Problem(
+            release.row_label("conversations", row),
+            f"turn {row['turn']} context_complete is {row['context_complete']}",
+        )
+
+    def comparisons(lf: pl.LazyFrame) -> pl.LazyFrame:
+        return lf.select(
+            "_file",
+            "_row",
+            "comparison_id",
+            "conversation_id",
+            "turn",
+            "context",
+            "context_complete",
+        )
+
+    def bad(joined: pl.DataFrame) -> pl.DataFrame:
+        # a comparison without its conversation's turn: reported by conversation_comparisons
+        return joined.select(
+            "_file",
+            "_row",
+            "comparison_id",
+            "_found",
+            (~_same_context(pl.col("context"))).alias("_differs_context"),
+            pl.col("context_complete")
+            .ne_missing(pl.col("_complete"))
+            .alias("_differs_context_complete"),
+        ).filter(
+            pl.col("_found").is_not_null()
+            & (pl.col("_differs_context") | pl.col("_differs_context_complete"))
+        )
+
+    found = _part_join(
+        release,
+        ("comparisons", comparisons),
+        ("conversations", _derived_contexts),
+        ["conversation_id", "turn"],
+        bad,
+        ["_file", "_row"],
+    )
+    for row in found.iter_rows(named=True):
+        differing = [n for n in ("context", "context_complete") if row[f"_differs_{n}"]]
+        yield Problem(
+            release.row_label("comparisons", row),
+            f"{' and '.join(differing)} do not follow from its conversation's turns",
+        )
+
+
+def _item_id() -> pl.Expr:
+    """:func:`community_alignment.hashing.stable_id` of a comparison's context (each message's
+    role and content), prompt and responses, as a polars expression over the stored text."""
+    from community_alignment.hashing import FIELD_SEPARATOR, NULL_MARKER, stable_id_expr
+
+    def joined(items: pl.Expr) -> pl.Expr:  # a list's fields, null when it has none
+        return pl.when(items.list.len() > 0).then(items.list.join(FIELD_SEPARATOR))
+
+    messages = pl.col("context").list.eval(
+        pl.concat_str(
+            [
+                _element_field("role").fill_null(NULL_MARKER),
+                _element_field("content").fill_null(NULL_MARKER),
+            ],
+            separator=FIELD_SEPARATOR,
+        )
+    )
+    responses = pl.col("responses").list.eval(pl.element().fill_null(NULL_MARKER))
+    fields = pl.concat_str(
+        [joined(messages), pl.col("prompt").fill_null(NULL_MARKER), joined(responses)],
+        separator=FIELD_SEPARATOR,
+        ignore_nulls=True,
+    )
+    return stable_id_expr([fields])
 
 
 @check("derived_ids", "contract", needs=("data",))
@@ -1466,28 +1942,36 @@ def _derived_ids(release: Release):
 
     Fix: item_id, first_prompt_id and fold are hashes (community_alignment.hashing); rebuild
     """
-    from community_alignment.hashing import fold_of, stable_id
+    from community_alignment.hashing import fold_of, stable_id_expr
 
-    comparisons = release.frame(
-        "comparisons", "comparison_id", "context", "prompt", "responses", "item_id"
+    comparisons = release.collect(
+        "comparisons",
+        lambda lf: lf.filter(pl.col("item_id").ne_missing(_item_id())).select(
+            "_file", "_row", "comparison_id"
+        ),
     )
     for row in comparisons.iter_rows(named=True):
-        fields = [x for m in row["context"] or [] for x in (m["role"], m["content"])]
-        if row["item_id"] != stable_id([*fields, row["prompt"], *(row["responses"] or [])]):
-            yield Problem(
-                release.row_label("comparisons", row),
-                "item_id is not the hash of its context, prompt and responses",
-            )
-    conversations = release.frame("conversations", "conversation_id", "turns", "first_prompt_id")
+        yield Problem(
+            release.row_label("comparisons", row),
+            "item_id is not the hash of its context, prompt and responses",
+        )
+    prompt = (
+        pl.col("turns")
+        .list.eval(_element_field("prompt").filter(_element_field("turn") == 1).first())
+        .list.first()
+    )
+    expected = pl.when(prompt.is_not_null()).then(stable_id_expr([prompt]))
+    conversations = release.collect(
+        "conversations",
+        lambda lf: lf.filter(pl.col("first_prompt_id").ne_missing(expected)).select(
+            "_file", "_row", "conversation_id"
+        ),
+    )
     for row in conversations.iter_rows(named=True):
-        first = next((t for t in row["turns"] or [] if t["turn"] == 1), None)
-        prompt = first["prompt"] if first else None
-        expected = None if prompt is None else stable_id([prompt])
-        if row["first_prompt_id"] != expected:
-            yield Problem(
-                release.row_label("conversations", row),
-                "first_prompt_id is not the hash of its first prompt",
-            )
+        yield Problem(
+            release.row_label("conversations", row),
+            "first_prompt_id is not the hash of its first prompt",
+        )
     for row in release.frame("annotators", "annotator_id", "fold").iter_rows(named=True):
         if row["annotator_id"] is not None and row["fold"] != fold_of(row["annotator_id"]):
             yield Problem(
@@ -1638,8 +2122,8 @@ def _card_data(release: Release) -> dict[str, Any]:
         from builder import card
         from community_alignment.describe import statistics
 
-        comparisons = release.frame("comparisons")
-        cache["stats"] = statistics(comparisons, release.frame("conversations"))
+        comparisons = release.scan("comparisons")  # lazy: only the columns needed are read
+        cache["stats"] = statistics(comparisons, release.scan("conversations"))
         cache["agreement"], cache["cross"] = card.agreement_analysis(comparisons)
     return cache
 
