@@ -18,6 +18,6 @@ __all__ = ["__version__", "describe", "scan"]
 def __getattr__(name: str) -> Any:
     if name == "scan":
         return importlib.import_module("community_alignment.load").scan
-    if name == "describe":  # the module is callable: describe(source) -> dict
-        return importlib.import_module("community_alignment.describe")
+    if name == "describe":
+        return importlib.import_module("community_alignment.headline").describe
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

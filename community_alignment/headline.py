@@ -54,8 +54,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -221,7 +219,7 @@ def statistics(
 def describe(source: str | Path) -> dict[str, Any]:
     """Headline statistics of a release folder or ``hf://`` path, as a JSON-ready dict.
 
-    The module itself is callable too: ``community_alignment.describe(source)``.
+    It is also ``community_alignment.describe(source)``.
     """
     return statistics(scan(source, "comparisons"), scan(source, "conversations"))
 
@@ -286,13 +284,3 @@ def register_cli(commands) -> None:
     parser.add_argument("source", help="release folder or hf://datasets/ORG/NAME")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.set_defaults(run=_run)
-
-
-class _CallableModule(types.ModuleType):
-    """``community_alignment.describe`` is this module; calling it calls :func:`describe`."""
-
-    def __call__(self, source: str | Path) -> dict[str, Any]:
-        return describe(source)
-
-
-sys.modules[__name__].__class__ = _CallableModule
