@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parent / "sample" / "community_alignment_sample.csv"
 SAMPLE_LABELS = SAMPLE.with_name("iw_labels.csv")  # the generator's true IW labels
 
 
-def load_everything(release: Path) -> list[tuple[str, str, int]]:
-    """Load every config and split with plain ``datasets.load_dataset``, offline, all checks."""
-    import datasets
-    import yaml
-
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    datasets.disable_progress_bars()
-    front = (release / "README.md").read_text(encoding="utf-8").split("---")[1]
-    configs = [entry["config_name"] for entry in yaml.safe_load(front)["configs"]]
-    loaded = []
-    with tempfile.TemporaryDirectory() as cache:
-        for config in configs:
-            splits = datasets.load_dataset(
-                str(release), config, verification_mode="all_checks", cache_dir=cache
-            )
-            loaded += [(config, split, rows.num_rows) for split, rows in splits.items()]
-    return loaded
-
-
 def run(out: Path, source: Path = SAMPLE, labels: Path = SAMPLE_LABELS) -> int:
     from builder.build import build
+    from builder.load_check import load_everything
     from builder.validate import validate
     from community_alignment import cli
     from community_alignment.headline import describe, render
