@@ -47,10 +47,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from community_alignment import schema
 from community_alignment.hashing import response_key
-from community_alignment.iw import LABEL_COLUMNS, POLES
+from community_alignment.iw import AXES, LABEL_COLUMNS, POLES, country_positions
 
 # ---------------------------------------------------------------------------------------------
 # Layout facts derived from the schema (one fact, one place: values come from schema/*.yaml).
@@ -75,14 +76,12 @@ DEMOGRAPHICS = ["age", "gender", "education_level", "political", "ethnicity"]
 LABELLER = "generator-truth"  # the labeller name in the labels file
 
 # The generator's latent preferences: each country's (traditional_secular,
-# survival_self_expression) position, taken from published Integrated Values Surveys factor
-# scores. A candidate's pick probability grows with the dot product of its scores and these.
+# survival_self_expression) position on the IW map, as shipped with the package (Integrated
+# Values Surveys factor scores, community_alignment/data/iw_countries.csv). A candidate's pick
+# probability grows with the dot product of its scores and these.
 COUNTRY_IW_PREFERENCE = {
-    "us": (0.30, 1.21),
-    "fr": (0.53, 1.95),
-    "it": (0.33, 0.84),
-    "br": (-0.12, -0.18),
-    "in": (-0.57, -0.44),
+    row["iso2"]: (row[AXES[0]], row[AXES[1]])
+    for row in country_positions().filter(pl.col("in_release")).iter_rows(named=True)
 }
 
 # Share of conversations per country (real v1.1 file) and each country's language.
