@@ -65,6 +65,24 @@ def write_raw(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+# One conversation or two in each country and language, with one turn without a choice.
+MIXED_ROWS = [
+    raw_row("10", "1", turns=3),
+    raw_row("11", "1", turns=1, choices=["response_c"]),
+    raw_row("12", "2", language="hi", country="india", turns=2),
+    raw_row("13", "3", language="en", country="india", turns=4),
+    raw_row("14", "4", language="fr", country="france", turns=2, choices=["response_b", ""]),
+    raw_row("15", "5", language="pt", country="brazil", turns=2),
+    raw_row("16", "6", language="it", country="italy", turns=1),
+]
+
+
+def built_release(tmp_path_factory, name: str, rows: list[dict]) -> Path:
+    """A release built from ``rows`` in a fresh folder (for module-scoped fixtures)."""
+    folder = tmp_path_factory.mktemp(name)
+    return build(write_raw(folder / "raw.csv", rows), folder / "release").release
+
+
 @pytest.fixture
 def build_rows(tmp_path):
     """Build a release from raw rows; returns the BuildResult."""

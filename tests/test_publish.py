@@ -14,10 +14,9 @@ import pytest
 import yaml
 
 from builder import publish as p
-from builder.build import build
 from builder.card import release_version
 from builder.errors import BuildError
-from tests.conftest import raw_row, write_raw
+from tests.conftest import built_release, raw_row
 
 TAG = f"v{release_version()}"  # publish tags a release with its own version
 
@@ -31,8 +30,7 @@ WORKFLOW = Path(__file__).resolve().parent.parent / "builder" / "ci" / "release.
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("publish")
-    return build(write_raw(folder / "raw.csv", ROWS), folder / "release").release
+    return built_release(tmp_path_factory, "publish", ROWS)
 
 
 @pytest.fixture

@@ -18,19 +18,12 @@ import pytest
 import yaml
 
 from builder import validate as v
-from builder.build import build
 from builder.release import file_sha256
 from community_alignment import schema
-from tests.conftest import raw_row, write_raw
+from tests.conftest import MIXED_ROWS, built_release, raw_row
 
 ROWS = [
-    raw_row("10", "1", turns=3),
-    raw_row("11", "1", turns=1, choices=["response_c"]),
-    raw_row("12", "2", language="hi", country="india", turns=2),
-    raw_row("13", "3", language="en", country="india", turns=4),
-    raw_row("14", "4", language="fr", country="france", turns=2, choices=["response_b", ""]),
-    raw_row("15", "5", language="pt", country="brazil", turns=2),
-    raw_row("16", "6", language="it", country="italy", turns=1),
+    *MIXED_ROWS,
     # turn 1 has no choice: turn 2 is a comparison with an incomplete context, so no pairs
     raw_row("17", "1", turns=2, choices=["", "response_a"]),
 ]
@@ -38,8 +31,7 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("validate")
-    return build(write_raw(folder / "raw.csv", ROWS), folder / "release").release
+    return built_release(tmp_path_factory, "validate", ROWS)
 
 
 @pytest.fixture
