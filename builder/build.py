@@ -90,8 +90,9 @@ def build(
 
 def _clean_batch(number: int, batch: pl.DataFrame, profiles: dict, work: Path) -> tuple:
     """Clean one batch and write its turns to the work files; return its keys and counts."""
+    mismatches = clean.responses_cell_mismatches(batch)
     normalised, changed = clean.normalise(batch, profiles)
-    mismatches = clean.responses_cell_mismatches(normalised)
+    del batch
     keys = normalised.select(
         "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
         "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
@@ -129,7 +130,9 @@ def _stream(
             print(f"\rread {batch_keys['raw_row'][-1]:,} raw rows", end="", flush=True)
 
     with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
-        for number, (batch, profiles) in enumerate(raw.batches(path, header, block_bytes)):
+        for number, (batch, profiles) in enumerate(
+            raw.batches(path, header, block_bytes, profiled=clean.released_text_columns())
+        ):
             pending.append(pool.submit(_clean_batch, number, batch, profiles, work))
             while len(pending) >= STREAM_WORKERS:
                 settle(pending.popleft())

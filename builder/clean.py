@@ -98,91 +98,216 @@ def _character_class(codes: set[int]) -> str:
     )
 
 
+HANGUL = {  # composed algorithmically, so not in the decomposition table
+    "leading": (0x1100, 0x1112), "vowel": (0x1161, 0x1175),
+    "syllable": (0xAC00, 0xD7A3), "trailing": (0x11A8, 0x11C2),
+}  # fmt: skip
+
+
+def _span(name: str) -> str:
+    first, last = HANGUL[name]
+    return f"[\\x{{{first:x}}}-\\x{{{last:x}}}]"
+
+
 @cache
 def maybe_not_nfc() -> str:
-    """A regex that matches every text that may differ from its NFC form (Unicode's quick check).
+    """A regex that matches every text that may differ from its NFC form.
 
-    A text is already NFC unless it holds a character that NFC changes or that can compose
-    with the one before it (the second half of a canonical pair; Hangul jamo), or two
-    combining marks in a row (which may need reordering). Only the few cells it matches pay
-    for normalisation: Hindi, for one, has a virama (a combining mark) in most words, but
-    rarely two marks in a row.
+    NFC changes a text only (1) at a character that is not NFC on its own, (2) where two
+    neighbours compose (a canonical pair whose composite NFC keeps; Hangul jamo), or (3)
+    after a character that ends in a combining mark: before a mark of lower class (NFC
+    reorders them) or a mark that may compose across it with the starter before. The regex
+    matches exactly these places. Unicode's own quick check flags every character that can
+    compose at all, which in Hindi is the nukta of most sentences; this one flags a nukta only
+    after one of the three letters it composes with, so only the cells it matches pay for
+    normalisation.
 
-    >>> import re
-    >>> [bool(pl.Series([t]).str.contains(maybe_not_nfc()).item())
-    ...  for t in ("caf\u00e9", "cafe\u0301", "\u0915\u094d\u0937", "\u0958", "a\u0301\u0316")]
-    [False, True, False, True, True]
+    >>> [bool(pl.Series([t]).str.contains(maybe_not_nfc()).item()) for t in (
+    ...     "caf\u00e9", "cafe\u0301", "\u0915\u094d\u0937", "\u0958", "a\u0301\u0316",
+    ...     "\u091c\u093c", "\u0928\u093c", "\u00e9\u0323", "\u1100\u1161")]
+    [False, True, False, True, True, False, True, True, True]
     """
-    changes, combining = set(), set()
+    alone, pairs = set(), set()  # (1); (2) as (first, second)
+    lead, trail = {}, {}  # combining class of the first and last character of the NFD
+    last_starter = {}  # a composed character's NFD ends in this starter
     # no character from U+30000 on decomposes or combines (checked for Unicode 15), and
     # skipping them makes this table five times quicker to compute
-    for code in range(0x80, 0x30000):
-        if 0xD800 <= code <= 0xDFFF:
+    for code in range(0x30000):
+        char = chr(code)
+        decomposition = unicodedata.decomposition(char)
+        if not decomposition or decomposition.startswith("<"):  # NFC keeps it; its own NFD
+            if mark := unicodedata.combining(char):
+                lead[code] = trail[code] = mark
             continue
+        if not unicodedata.is_normalized("NFC", char):
+            alone.add(code)
+            continue
+        nfd = unicodedata.normalize("NFD", char)
+        lead[code], trail[code] = unicodedata.combining(nfd[0]), unicodedata.combining(nfd[-1])
+        if not trail[code]:
+            last_starter[code] = ord(nfd[-1])
+        parts = decomposition.split()
+        if len(parts) == 2:
+            pairs.add((int(parts[0], 16), int(parts[1], 16)))
+    # a first half may also be the last starter of a composed character ("ê" + U+0301)
+    seconds_after = {}
+    for first, second in pairs:
+        seconds_after.setdefault(first, set()).add(second)
+    firsts_of = {}
+    for code in [*seconds_after, *last_starter]:
+        for second in seconds_after.get(last_starter.get(code, code), ()):
+            both = chr(code) + chr(second)
+            if unicodedata.normalize("NFC", both) != both:
+                firsts_of.setdefault(second, set()).add(code)
+    branches = [_character_class(alone)]
+    branches += [f"{_character_class(f)}\\x{{{s:x}}}" for s, f in sorted(firsts_of.items())]
+    branches += [_span("leading") + _span("vowel"), _span("syllable") + _span("trailing")]
+    lead = {code: c for code, c in lead.items() if c}  # only marks matter from here on
+    trail = {code: c for code, c in trail.items() if c}
+    for level in sorted(set(lead.values())):
+        after = {code for code, c in trail.items() if c > level}
+        if after:
+            marks = {code for code, c in lead.items() if c == level}
+            branches.append(_character_class(after) + _character_class(marks))
+    composing_marks = {s for s in firsts_of if unicodedata.combining(chr(s))}
+    ending_in_mark = set(trail)
+    branches.append(_character_class(ending_in_mark) + _character_class(composing_marks))
+    return "|".join(branches)
+
+
+@cache
+def may_compose() -> str:
+    """A quick regex that matches every text :func:`maybe_not_nfc` matches, and more: a
+    character that is not NFC on its own or can compose with the one before, or a combining
+    mark after a character that ends in one. Quicker to run (and it stops at the first nukta
+    of a Hindi text), so it decides which columns of a batch need the exact one.
+
+    >>> [bool(pl.Series([t]).str.contains(may_compose()).item())
+    ...  for t in ("caf\u00e9", "\u091c\u093c", "\u00e9\u0323", "a\u0301\u0316")]
+    [False, True, True, True]
+    """
+    changes, ending_in_mark, marks = set(), set(), set()
+    for code in range(0x80, 0x30000):
         char = chr(code)
         if unicodedata.combining(char):
-            combining.add(code)
-        if unicodedata.normalize("NFC", char) != char:
+            marks.add(code)
+        decomposition = unicodedata.decomposition(char)
+        if not decomposition or decomposition.startswith("<"):
+            continue
+        if not unicodedata.is_normalized("NFC", char):
             changes.add(code)
-        parts = unicodedata.decomposition(char).split()
-        if len(parts) == 2 and not parts[0].startswith("<"):
+        elif unicodedata.combining(unicodedata.normalize("NFD", char)[-1]):
+            ending_in_mark.add(code)
+        parts = decomposition.split()
+        if len(parts) == 2:
             changes.add(int(parts[1], 16))
-    changes.update(range(0x1161, 0x1176))  # Hangul vowel jamo: compose algorithmically
-    changes.update(range(0x11A8, 0x11C3))  # Hangul trailing jamo
-    marks = _character_class(combining)
-    return f"{_character_class(changes)}|{marks}{marks}"
+    changes.update(range(HANGUL["vowel"][0], HANGUL["vowel"][1] + 1))
+    changes.update(range(HANGUL["trailing"][0], HANGUL["trailing"][1] + 1))
+    return f"{_character_class(changes)}|{_character_class(marks | ending_in_mark)}{_character_class(marks)}"
 
 
-def _hygiene(column: str, profile: raw.ByteProfile) -> tuple[pl.Expr, dict[str, pl.Expr]]:
-    """The cleaned column and, per step, how many of its cells the step changes.
+def _only_where(condition: pl.Expr, text: pl.Expr, change) -> pl.Expr:
+    """``change(text)`` where ``condition`` holds, ``text`` elsewhere, paying for ``change`` only
+    where it holds (polars computes a ``then`` branch for every row; a null is free)."""
+    return pl.coalesce(change(pl.when(condition).then(text)), text)
 
-    Steps the column's bytes rule out (no BOM, no CR, no control byte, ASCII only) are skipped.
+
+def _hygiene_checks(column: str, profile: raw.ByteProfile) -> dict[str, pl.Expr]:
+    """Per hygiene step that may apply to a column, the cells it may change.
+
+    Steps the column's bytes rule out (no BOM, no CR, no control byte, ASCII only) are left
+    out. Checked on the text as read, a superset of where each step changes text.
     """
-    text, counts = pl.col(column), {}
+    text, checks = pl.col(column), {}
     if profile.byte_order_mark:
-        counts["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
-        text = text.str.replace_all("\ufeff", "", literal=True)
+        checks["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
     if profile.carriage_return:
-        counts["carriage_return"] = text.str.contains("\r", literal=True)
+        checks["carriage_return"] = text.str.contains("\r", literal=True)
+    if profile.control:
+        checks["control_character"] = text.str.contains(CONTROL)
+    if profile.non_ascii:
+        checks["unicode_nfc"] = text.str.contains(may_compose())
+    return checks
+
+
+def _hygiene(column: str, steps: set[str]) -> tuple[pl.Expr, dict[str, pl.Expr]]:
+    """The column with the hygiene ``steps`` applied, and per step the cells it changed."""
+    text, changed = pl.col(column), {}
+    if "byte_order_mark" in steps:
+        changed["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
+        text = text.str.replace_all("\ufeff", "", literal=True)
+    if "carriage_return" in steps:
+        changed["carriage_return"] = text.str.contains("\r", literal=True)
         text = text.str.replace_all("\r\n", "\n", literal=True).str.replace_all(
             "\r", "\n", literal=True
         )
-    if profile.control:
-        counts["control_character"] = text.str.contains(CONTROL)
+    if "control_character" in steps:
+        changed["control_character"] = text.str.contains(CONTROL)
         text = text.str.replace_all(CONTROL, "")
-    if profile.non_ascii:
-        suspect = text.str.contains(maybe_not_nfc())
-        normalised = pl.when(suspect).then(text.str.normalize("NFC")).otherwise(text)
-        counts["unicode_nfc"] = suspect & (normalised != text)
-        text = normalised
-    return text.alias(column), counts
+    if "unicode_nfc" in steps:
+        # only the cells the quick check flags are normalised and compared
+        suspects = pl.when(text.str.contains(maybe_not_nfc())).then(text)
+        normalised = suspects.str.normalize("NFC")
+        changed["unicode_nfc"] = normalised != suspects
+        text = pl.coalesce(normalised, text)
+    return text.alias(column), changed
+
+
+def responses_cells() -> list[str]:
+    """The ``{t}_turn_responses`` columns: the four response columns again, in one cell. They
+    are only checked against those columns (:func:`responses_cell_mismatches`), never released,
+    so they are not cleaned."""
+    return [turn_column(prefix, "responses") for _, prefix in schema.turn_prefixes()]
+
+
+def released_text_columns() -> list[str]:
+    """The raw columns whose text goes into the release, so is cleaned."""
+    cells = set(responses_cells())
+    return [c for c in schema.raw_column_names() if c not in cells]
+
+
+def _is_missing(text: pl.Expr) -> pl.Expr:
+    """True where the cell, stripped, is a missing marker. An anchored regex gives up at the
+    first character that cannot start a marker, so long cells cost next to nothing."""
+    markers = schema.load("vocabularies")["missing_markers"]
+    return text.str.contains(rf"^\s*(?:{'|'.join(re.escape(m) for m in markers)})\s*$")
 
 
 def normalise(
     frame: pl.DataFrame, profiles: dict[str, raw.ByteProfile]
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Clean text (BOM, CRLF, control characters, NFC), missing markers to null, and codes for
-    language, country, flags and wave. Returns the frame and how many cells each step changed."""
-    text_columns = [c for c in schema.raw_column_names() if c in frame.columns]
-    markers = schema.load("vocabularies")["missing_markers"]
+    language, country, flags and wave. Returns the frame and how many cells each step changed.
+
+    ``row_hash`` (which finds exact duplicate rows) is of every raw column as read."""
+    raw_columns = [c for c in schema.raw_column_names() if c in frame.columns]
+    text_columns = [c for c in released_text_columns() if c in frame.columns]
+    # which steps each column needs: in most batches most columns need none, and a step
+    # costs a pass over the text
+    checks = {
+        f"{column}:{step}": check.any()
+        for column in text_columns
+        for step, check in _hygiene_checks(column, profiles[column]).items()
+    }
+    needed = frame.select(**checks).row(0, named=True) if checks else {}
     cleaned, flags = [], {}
     for column in text_columns:
-        text, counts = _hygiene(column, profiles[column])
-        missing = text.str.strip_chars().is_in(markers)
-        cleaned.append(pl.when(missing).then(None).otherwise(text).alias(column))
-        flags |= {f"_{step}:{column}": flag.fill_null(False) for step, flag in counts.items()}
+        steps = {step for step in HYGIENE_STEPS if needed.get(f"{column}:{step}")}
+        text, changed = _hygiene(column, steps)
+        cleaned.append(pl.when(_is_missing(text)).then(None).otherwise(text).alias(column))
+        flags |= {f"_{step}:{column}": flag.fill_null(False) for step, flag in changed.items()}
     # one lazy query, so the cleaning and the counts of what it changed share their work
     frame = (
         frame.lazy()
-        .with_columns(pl.struct(text_columns).hash().alias("row_hash"))
+        .with_columns(pl.struct(raw_columns).hash().alias("row_hash"))
         .with_columns(*cleaned, **flags)
-        .collect()
+        .collect(engine="in-memory")
     )
     sums = frame.select(pl.col(name).sum() for name in flags).row(0, named=True) if flags else {}
     changed = {
         step: sum(n for k, n in sums.items() if k.startswith(f"_{step}:")) for step in HYGIENE_STEPS
     }
-    frame = frame.drop(list(flags))
+    frame = frame.drop(*flags, *responses_cells(), strict=False)
     languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
     booleans = raw_to_code("booleans")
     waves = {str(w): w for w in schema.codes("wave")}
@@ -222,12 +347,16 @@ def _row_problem() -> list[pl.Expr]:
 
 def _turn_expressions(number: int, prefix: str) -> dict[str, pl.Expr]:
     """Per-turn values of turn ``number``, from its raw columns."""
-    junk = "|".join(re.escape(j) for j in schema.load("vocabularies")["response_junk"])
+    junk = schema.load("vocabularies")["response_junk"]
+
+    def without_junk(text: pl.Expr) -> pl.Expr:
+        pattern = rf"\s*(?:{'|'.join(re.escape(j) for j in junk)})"
+        has_junk = pl.any_horizontal(text.str.contains(j, literal=True) for j in junk)
+        kept = _only_where(has_junk, text, lambda t: t.str.replace_all(pattern, ""))
+        return pl.when(kept == "").then(None).otherwise(kept)
+
     responses = [
-        pl.col(turn_column(prefix, f"response_{letter}"))
-        .str.replace_all(rf"\s*(?:{junk})", "")
-        .pipe(lambda e: pl.when(e == "").then(None).otherwise(e))
-        for letter in LETTERS
+        without_junk(pl.col(turn_column(prefix, f"response_{letter}"))) for letter in LETTERS
     ]
     prompt = pl.col(turn_column(prefix, "prompt"))
     raw_choice = pl.col(turn_column(prefix, "preferred_response"))
@@ -265,31 +394,54 @@ RESPONSES_CELL = re.compile(
 
 
 def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
-    """Per turn, how many ``{t}_turn_responses`` cells disagree with the four response columns.
+    """Per turn, how many ``{t}_turn_responses`` cells disagree with the four response columns,
+    in a raw batch (before :func:`normalise`).
 
     The four columns are what the release uses; the concatenation is only checked. A cell
-    written exactly as RESPONSES_FORMAT agrees at once; the others are parsed leniently
-    (any whitespace around the headers and texts).
+    written exactly as RESPONSES_FORMAT from the columns as read agrees at once, as does an
+    empty turn; only the others are cleaned like released text and parsed leniently (any
+    whitespace around the headers and texts; a missing marker counts as empty).
     """
-    counts = {}
-    for number, prefix in schema.turn_prefixes():
-        cell = pl.col(turn_column(prefix, "responses"))
-        columns = [pl.col(turn_column(prefix, f"response_{letter}")) for letter in LETTERS]
+
+    def cleaned(column: str) -> pl.Expr:
+        text = _hygiene(column, set(HYGIENE_STEPS))[0]
+        stripped = text.str.strip_chars()
+        return pl.when(_is_missing(text)).then(pl.lit("")).otherwise(stripped).alias(column)
+
+    def parts(prefix: str) -> tuple[str, list[str]]:
+        return turn_column(prefix, "responses"), [
+            turn_column(prefix, f"response_{letter}") for letter in LETTERS
+        ]
+
+    def suspect(prefix: str) -> pl.Expr:
+        cell, columns = parts(prefix)
         exact = pl.concat_str(
             [
-                pl.format(f"# Response {letter.upper()}:\n{{}}", column.fill_null(""))
+                pl.format(f"# Response {letter.upper()}:\n{{}}", pl.col(column))
                 for letter, column in zip(LETTERS, columns, strict=True)
             ],
             separator="\n\n",
         )
-        present = pl.any_horizontal(c.is_not_null() for c in [*columns, cell])
-        suspects = frame.filter(present & (cell.fill_null("") != exact))
-        parts = cell.str.extract_groups(RESPONSES_CELL.pattern)
+        empty = pl.all_horizontal(pl.col(c) == "" for c in [cell, *columns])
+        return (pl.col(cell) != exact) & ~empty
+
+    turns = schema.turn_prefixes()
+    # one query for the common case, where every cell agrees at once
+    suspects = frame.select(suspect(prefix).sum().alias(str(n)) for n, prefix in turns).row(0)
+    counts = {}
+    for (number, prefix), suspected in zip(turns, suspects, strict=True):
+        counts[number] = 0
+        if not suspected:
+            continue
+        cell, columns = parts(prefix)
+        rows = frame.filter(suspect(prefix)).select(cleaned(c) for c in [cell, *columns])
+        found = pl.col(cell).str.extract_groups(RESPONSES_CELL.pattern)
         agree = pl.all_horizontal(
-            parts.struct.field(str(i + 1)).fill_null("") == column.fill_null("").str.strip_chars()
+            found.struct.field(str(i + 1)).fill_null("") == pl.col(column)
             for i, column in enumerate(columns)
-        ).fill_null(False)
-        counts[number] = int(suspects.select((~agree).sum()).item())
+        )
+        present = pl.any_horizontal(pl.col(c) != "" for c in [cell, *columns])
+        counts[number] = int(rows.select((present & ~agree.fill_null(False)).sum()).item())
     return counts
 
 
@@ -297,45 +449,47 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per present turn, with its context, flags and ids; conversation fields repeated."""
     turns = schema.turn_prefixes()
     folds = {a: fold_of(a) for a in frame["annotator_id"].drop_nulls().unique()}
-    wide = frame.with_columns(
-        *(pl.col(f"{c}_code").alias(c) for c in FLAGS),
-        pl.col("wave_code").alias("wave"),
-        pl.when(pl.col(turn_column(turns[0][1], "prompt")).is_not_null())
-        .then(stable_id_expr([pl.col(turn_column(turns[0][1], "prompt"))]))
-        .alias("first_prompt_id"),
-        pl.col("annotator_id")
-        .replace_strict(folds, default=None, return_dtype=pl.Int8)
-        .alias("fold"),
-        *(
-            expr.alias(f"t{number}_{name}")
-            for number, prefix in turns
-            for name, expr in _turn_expressions(number, prefix).items()
-        ),
+    # lazy, so that expressions used twice (a turn's responses, its chosen one) are computed once
+    wide = (
+        frame.lazy()
+        .with_columns(
+            *(pl.col(f"{c}_code").alias(c) for c in FLAGS),
+            pl.col("wave_code").alias("wave"),
+            pl.when(pl.col(turn_column(turns[0][1], "prompt")).is_not_null())
+            .then(stable_id_expr([pl.col(turn_column(turns[0][1], "prompt"))]))
+            .alias("first_prompt_id"),
+            pl.col("annotator_id")
+            .replace_strict(folds, default=None, return_dtype=pl.Int8)
+            .alias("fold"),
+            *(
+                expr.alias(f"t{number}_{name}")
+                for number, prefix in turns
+                for name, expr in _turn_expressions(number, prefix).items()
+            ),
+        )
+        .collect(engine="in-memory")
     )
     pieces = []
     for position, (number, _) in enumerate(turns):
-        earlier = [n for n, _ in turns[:position]]
-        context_messages = [
-            pl.struct(role=pl.lit(role), content=pl.col(f"t{n}_{field}"))
-            for n in earlier
+        earlier = [
+            (role, pl.col(f"t{n}_{field}"))
+            for n, _ in turns[:position]
             for role, field in (("user", "prompt"), ("assistant", "chosen"))
         ]
+        # an unknown message (no prompt, or no choice) is left out of the context
         context = (
-            pl.concat_list(context_messages).list.eval(
-                pl.element().filter(pl.element().struct.field("content").is_not_null())
-            )
-            if context_messages
+            pl.concat_list(
+                pl.when(content.is_not_null()).then(pl.struct(role=pl.lit(role), content=content))
+                for role, content in earlier
+            ).list.drop_nulls()
+            if earlier
             else pl.lit([], dtype=pl.List(MESSAGE))
         )
-        complete = pl.all_horizontal(
-            [pl.lit(True)]
-            + [
-                pl.col(f"t{n}_prompt").is_not_null() & pl.col(f"t{n}_chosen").is_not_null()
-                for n in earlier
-            ]
+        complete = (
+            pl.all_horizontal(c.is_not_null() for _, c in earlier) if earlier else pl.lit(True)
         )
         pieces.append(
-            wide.select(
+            wide.lazy().select(
                 *CONVERSATION_FIELDS,
                 pl.lit(number, dtype=pl.Int8).alias("turn"),
                 *(pl.col(f"t{number}_{name}").alias(name) for name in (
@@ -344,23 +498,26 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
                 )),
                 context.alias("context"),
                 complete.alias("context_complete"),
+                _item_id(number, earlier).alias("item_id"),
             ).filter(pl.col("exists"))
         )  # fmt: skip
-    long = pl.concat(pieces)
-    context_fields = pl.col("context").list.eval(
-        pl.concat_str(
-            [pl.element().struct.field("role"), pl.element().struct.field("content")],
-            separator=FIELD_SEPARATOR,
-        )
+    return pl.concat(pieces).select(*CONVERSATION_FIELDS, *TURN_FIELDS).collect(engine="in-memory")
+
+
+def _item_id(number: int, context: list[tuple[str, pl.Expr]]) -> pl.Expr:
+    """The unit of agreement: :func:`~community_alignment.hashing.stable_id` of the context's
+    messages (role, content), when there are any, the prompt and the four responses."""
+    messages = pl.concat_str(
+        [
+            pl.concat_str([pl.lit(role), content], separator=FIELD_SEPARATOR)
+            for role, content in context
+        ],
+        separator=FIELD_SEPARATOR,
+        ignore_nulls=True,
     )
-    responses = [pl.col("responses").list.get(i) for i in range(len(LETTERS))]
-    item_id = (
-        pl.when(pl.col("context").list.len() > 0)
-        .then(
-            stable_id_expr(
-                [context_fields.list.join(FIELD_SEPARATOR), pl.col("prompt"), *responses]
-            )
-        )
-        .otherwise(stable_id_expr([pl.col("prompt"), *responses]))
-    )
-    return long.with_columns(item_id.alias("item_id")).select(*CONVERSATION_FIELDS, *TURN_FIELDS)
+    responses = pl.col(f"t{number}_responses")
+    fields = [pl.col(f"t{number}_prompt"), *(responses.list.get(i) for i in range(len(LETTERS)))]
+    if not context:
+        return stable_id_expr(fields)
+    has_context = pl.any_horizontal(content.is_not_null() for _, content in context)
+    return stable_id_expr(fields, first=pl.when(has_context).then(messages))

@@ -95,10 +95,16 @@ class ByteProfile:
 
 
 def batches(
-    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int = FRAME_BYTES
+    path: Path,
+    header: list[str],
+    block_bytes: int = BLOCK_BYTES,
+    frame_bytes: int = FRAME_BYTES,
+    *,
+    profiled: Iterable[str] | None = None,
 ) -> Iterator[tuple[pl.DataFrame, dict[str, ByteProfile]]]:
     """Stream the raw file as polars frames of text columns, each with its record numbers and
-    the byte profile of every column."""
+    the byte profile of each ``profiled`` column (by default, every column)."""
+    profiled = header if profiled is None else [name for name in profiled if name in header]
     options = dict(
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
@@ -116,7 +122,7 @@ def batches(
         for group in _grouped(reader, frame_bytes):
             profiles = {
                 name: ByteProfile.merged([ByteProfile.of(b.column(name)) for b in group])
-                for name in header
+                for name in profiled
             }
             frame = pl.from_arrow(pa.Table.from_batches(group))
             assert isinstance(frame, pl.DataFrame)

@@ -42,7 +42,7 @@ def released_turns(part: pl.DataFrame, accepted_rows: pl.DataFrame) -> pl.DataFr
             present.alias("present_responses"),
         )
         .sort(order(["conversation_id", "turn"]), nulls_last=True)
-        .collect()
+        .collect(engine="in-memory")
     )  # fmt: skip
 
 
@@ -154,7 +154,7 @@ def conversations(turns: pl.DataFrame) -> pl.DataFrame:
             pl.len().cast(pl.Int8).alias("num_turns"),
             pl.col("is_comparison").sum().cast(pl.Int8).alias("num_comparisons"),
         )
-        .collect()
+        .collect(engine="in-memory")
     )
     return _sorted(frame, "conversations")
 

@@ -120,6 +120,17 @@ def test_random_corruption_is_quarantined_or_fails_and_books_balance(tmp_path_fa
     assert quarantine["detail"].null_count() == 0
 
 
+# Characters where NFC does something: combining marks of several classes, starters they
+# compose with (plain and already composed), Devanagari with its nukta and virama, Hangul
+# jamo and syllables, a Tamil two-part vowel, and characters NFC replaces on their own.
+NFC_PLAYGROUND = list(
+    "aeoAEOnNrRhHiu \u00e9\u00ea\u00e8\u1ebf\u00f6\u1ee5\u01d6"
+    "\u0300\u0301\u0302\u0303\u0308\u0316\u0323\u0327\u0328\u031b\u0345\u05b0\u0f71"
+    "\u0915\u091c\u0928\u0930\u0933\u093c\u094d\u093e\u0947\u0902\u0929\u0958"
+    "\u1100\u1161\u11a8\uac00\uac01\u0bc6\u0bbe\u0bd7\u0bca\u212b\u0344\u0340"
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=30))
 def test_text_the_nfc_quick_check_passes_is_already_nfc(value):
@@ -127,3 +138,24 @@ def test_text_the_nfc_quick_check_passes_is_already_nfc(value):
 
     suspect = pl.Series([value]).str.contains(maybe_not_nfc()).item()
     assert suspect or unicodedata.normalize("NFC", value) == value
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.sampled_from(NFC_PLAYGROUND), max_size=6))
+def test_the_nfc_checks_miss_no_text_that_nfc_changes(value):
+    from builder.clean import may_compose, maybe_not_nfc
+
+    checks = pl.Series([value]).str.contains(maybe_not_nfc()).alias("exact").to_frame()
+    checks = checks.with_columns(quick=pl.Series([value]).str.contains(may_compose()))
+    exact, quick = checks.row(0)
+    if unicodedata.normalize("NFC", value) != value:
+        assert exact and quick, ascii(value)
+    assert quick or not exact, ascii(value)  # the quick check lets through all the exact one flags
+
+
+def test_the_exact_nfc_check_leaves_hindi_with_nukta_and_virama_alone():
+    from builder.clean import maybe_not_nfc
+
+    hindi = "\u091c\u093c\u094d\u092f\u093e\u0926\u093e \u092b\u093c\u093f\u0932\u094d\u092e"
+    assert unicodedata.normalize("NFC", hindi) == hindi
+    assert not pl.Series([hindi]).str.contains(maybe_not_nfc()).item()
