@@ -162,16 +162,19 @@ def maybe_not_nfc() -> str:
     branches = [_character_class(alone)]
     branches += [f"{_character_class(f)}\\x{{{s:x}}}" for s, f in sorted(firsts_of.items())]
     branches += [_span("leading") + _span("vowel"), _span("syllable") + _span("trailing")]
+    # (3), split so that the regex stays small: a mark before a mark of lower class or one
+    # that may compose across it; a composed character ending in a mark before any mark
     lead = {code: c for code, c in lead.items() if c}  # only marks matter from here on
     trail = {code: c for code, c in trail.items() if c}
+    marks = {code for code in trail if unicodedata.combining(chr(code))}
     for level in sorted(set(lead.values())):
-        after = {code for code, c in trail.items() if c > level}
-        if after:
-            marks = {code for code, c in lead.items() if c == level}
-            branches.append(_character_class(after) + _character_class(marks))
+        higher = {code for code in marks if trail[code] > level}
+        if higher:
+            at_level = {code for code, c in lead.items() if c == level}
+            branches.append(_character_class(higher) + _character_class(at_level))
     composing_marks = {s for s in firsts_of if unicodedata.combining(chr(s))}
-    ending_in_mark = set(trail)
-    branches.append(_character_class(ending_in_mark) + _character_class(composing_marks))
+    branches.append(_character_class(marks) + _character_class(composing_marks))
+    branches.append(_character_class(set(trail) - marks) + _character_class(set(lead)))
     return "|".join(branches)
 
 
@@ -311,7 +314,7 @@ def normalise(
     languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
     booleans = raw_to_code("booleans")
     waves = {str(w): w for w in schema.codes("wave")}
-    return frame.with_columns(
+    codes = frame.lazy().with_columns(
         pl.col("conversation_id").str.strip_chars(),
         pl.col("annotator_id").str.strip_chars(),
         _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
@@ -321,7 +324,9 @@ def normalise(
         *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
         _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
         *(_demographic(c) for c in schema.demographics()),
-    ).with_columns(_row_problem()), {step: int(n) for step, n in changed.items()}
+    )
+    frame = codes.with_columns(_row_problem()).collect(engine="in-memory")
+    return frame, {step: int(n) for step, n in changed.items()}
 
 
 def _row_problem() -> list[pl.Expr]:
@@ -345,45 +350,80 @@ def _row_problem() -> list[pl.Expr]:
     return [reason.alias("row_problem"), detail.alias("row_detail")]
 
 
-def _turn_expressions(number: int, prefix: str) -> dict[str, pl.Expr]:
-    """Per-turn values of turn ``number``, from its raw columns."""
+def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
+    """Per-turn values, ``t<n>_<name>``, from each turn's raw columns: exists, prompt,
+    responses, raw_choice, choice (an index), chosen, explanation and turn_problem.
+
+    Built in three steps, each naming what the next reads, so every value is computed once.
+    """
     junk = schema.load("vocabularies")["response_junk"]
+    pattern = rf"\s*(?:{'|'.join(re.escape(j) for j in junk)})"
+    to_index = {raw: LETTERS.index(code) for raw, code in raw_to_code("choice").items()}
+    turns = schema.turn_prefixes()
 
     def without_junk(text: pl.Expr) -> pl.Expr:
-        pattern = rf"\s*(?:{'|'.join(re.escape(j) for j in junk)})"
         has_junk = pl.any_horizontal(text.str.contains(j, literal=True) for j in junk)
         kept = _only_where(has_junk, text, lambda t: t.str.replace_all(pattern, ""))
         return pl.when(kept == "").then(None).otherwise(kept)
 
-    responses = [
-        without_junk(pl.col(turn_column(prefix, f"response_{letter}"))) for letter in LETTERS
-    ]
-    prompt = pl.col(turn_column(prefix, "prompt"))
-    raw_choice = pl.col(turn_column(prefix, "preferred_response"))
-    choice = _code(raw_choice, raw_to_code("choice"), pl.String)
-    index = choice.replace_strict(
-        LETTERS, list(range(len(LETTERS))), default=None, return_dtype=pl.Int64
+    def raw(prefix: str, name: str) -> pl.Expr:
+        return pl.col(turn_column(prefix, name))
+
+    wide = wide.with_columns(
+        *(
+            without_junk(raw(prefix, f"response_{letter}")).alias(f"t{n}_{letter}")
+            for n, prefix in turns
+            for letter in LETTERS
+        ),
+        *(
+            raw(prefix, "preferred_response")
+            .str.strip_chars()
+            .replace_strict(to_index, default=None, return_dtype=pl.Int8)
+            .alias(f"t{n}_index")
+            for n, prefix in turns
+        ),
     )
-    chosen = pl.concat_list(responses).list.get(index, null_on_oob=True)
-    problem = (
-        pl.when(raw_choice.is_not_null() & choice.is_null()).then(pl.lit("invalid_choice"))
-        .when(choice.is_not_null() & prompt.is_null()).then(pl.lit("choice_without_prompt"))
-        .when(choice.is_not_null() & chosen.is_null()).then(pl.lit("chosen_response_missing"))
-    )  # fmt: skip
-    explanation = pl.col(turn_column(prefix, "feedback"))
-    exists = pl.any_horizontal(
-        [e.is_not_null() for e in (prompt, raw_choice, explanation, *responses)]
+    steps: list[list[pl.Expr]] = [[], []]
+    for n, prefix in turns:
+        prompt, raw_choice, index = (
+            raw(prefix, "prompt"),
+            raw(prefix, "preferred_response"),
+            pl.col(f"t{n}_index"),
+        )
+        responses = [pl.col(f"t{n}_{letter}") for letter in LETTERS]
+        chosen = pl.when(index == 0).then(responses[0])
+        for i, response in enumerate(responses[1:], start=1):
+            chosen = chosen.when(index == i).then(response)
+        steps[0] += [
+            chosen.alias(f"t{n}_chosen"),
+            pl.any_horizontal(
+                e.is_not_null() for e in (prompt, raw_choice, raw(prefix, "feedback"), *responses)
+            ).alias(f"t{n}_exists"),
+            pl.concat_list(responses).alias(f"t{n}_responses"),
+            prompt.alias(f"t{n}_prompt"),
+            raw_choice.alias(f"t{n}_raw_choice"),
+            raw(prefix, "feedback").alias(f"t{n}_explanation"),
+        ]
+        problem = (
+            pl.when(raw_choice.is_not_null() & index.is_null()).then(pl.lit("invalid_choice"))
+            .when(index.is_not_null() & prompt.is_null()).then(pl.lit("choice_without_prompt"))
+            .when(index.is_not_null() & pl.col(f"t{n}_chosen").is_null())
+            .then(pl.lit("chosen_response_missing"))
+        )  # fmt: skip
+        steps[1] += [problem.alias(f"t{n}_turn_problem")]
+    wide = wide.with_columns(steps[0]).with_columns(steps[1])
+    return wide.with_columns(
+        expr
+        for n, _ in turns
+        for expr in (
+            pl.when(pl.col(f"t{n}_turn_problem").is_null())
+            .then(pl.col(f"t{n}_index"))
+            .alias(f"t{n}_choice"),
+            pl.when(pl.col(f"t{n}_turn_problem").is_null())
+            .then(pl.col(f"t{n}_chosen"))
+            .alias(f"t{n}_chosen"),
+        )
     )
-    return {
-        "exists": exists,
-        "prompt": prompt,
-        "responses": pl.concat_list(responses),
-        "raw_choice": raw_choice,
-        "choice": pl.when(problem.is_null()).then(index),
-        "chosen": pl.when(problem.is_null()).then(chosen),
-        "explanation": explanation,
-        "turn_problem": problem,
-    }
 
 
 RESPONSES_CELL = re.compile(
@@ -449,7 +489,6 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
     """One row per present turn, with its context, flags and ids; conversation fields repeated."""
     turns = schema.turn_prefixes()
     folds = {a: fold_of(a) for a in frame["annotator_id"].drop_nulls().unique()}
-    # lazy, so that expressions used twice (a turn's responses, its chosen one) are computed once
     wide = (
         frame.lazy()
         .with_columns(
@@ -461,12 +500,8 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
             pl.col("annotator_id")
             .replace_strict(folds, default=None, return_dtype=pl.Int8)
             .alias("fold"),
-            *(
-                expr.alias(f"t{number}_{name}")
-                for number, prefix in turns
-                for name, expr in _turn_expressions(number, prefix).items()
-            ),
         )
+        .pipe(_with_turn_columns)
         .collect(engine="in-memory")
     )
     pieces = []
