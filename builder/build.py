@@ -6,7 +6,6 @@ import json
 import shutil
 import time
 from collections import Counter, deque
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,8 @@ from community_alignment import __version__, schema
 MISSING = "_"  # partition name for rows without a release language or country
 STREAM_WORKERS = 2  # batches cleaned, or tables written, at once
 SLICE_TURNS = 2_500  # turns made into tables at a time: more is no faster, and holds more
+SLICES_IN_FLIGHT = 2  # slices being made into tables at once
+TABLE_LANES = ("comparisons", "pairs", "conversations")  # each made and written in its own thread
 
 
 @dataclass
@@ -147,27 +148,18 @@ def _stream(
     }
 
 
-def _write_table(
-    root: Path,
-    name: str,
-    maker: Callable[[pl.DataFrame], pl.DataFrame],
-    part: pl.DataFrame,
-    released: pl.DataFrame,
-    slices: list[tuple[int, int]],
-    annotators: pl.DataFrame,
-    language: str,
-    country: str,
-    rows: int,
-) -> list[release.Shard]:
-    """Make one table of a part a slice of conversations at a time, and write its shards."""
-    chunks = (
-        maker(tables.with_annotators(part[released["_row"].slice(offset, length)], annotators))
-        for offset, length in slices
-    )
-    return release.write_shards(root, chunks, name, language, country, total_rows=rows)
-
-
 def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
+    lanes = {name: ThreadPoolExecutor(max_workers=1) for name in TABLE_LANES}
+    try:
+        return _write_tables_in(root, work, decisions, lanes)
+    finally:
+        for lane in lanes.values():
+            lane.shutdown(cancel_futures=True)
+
+
+def _write_tables_in(
+    root: Path, work: Path, decisions: decide.Decisions, lanes: dict[str, ThreadPoolExecutor]
+) -> dict:
     shards: list[release.Shard] = []
     quarantines = [decisions.quarantine]
     activity = []
@@ -182,30 +174,40 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
             continue
         quarantines.append(tables.turn_quarantine(released))
         activity.append(tables.activity(released))
-        # each table is made and written a slice of conversations at a time: the part's turns
-        # are the only thing of its size in memory
+        # the tables are made a slice of conversations at a time (the part's turns are the only
+        # thing of its size in memory), each table in a lane of its own, so that the three
+        # are made and written side by side (polars and Parquet encoding let go of the GIL)
+        # while each is written in order
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),
             "comparisons": int(is_comparison.sum()),
             "pairs": tables.pair_count(released),
         }
-        makers = {
-            "conversations": tables.conversations,
-            "comparisons": tables.comparisons,
-            "pairs": lambda turns: tables.pairs(tables.comparisons(turns)),
-        }
-        slices = tables.conversation_slices(released, SLICE_TURNS)
-
-        # the three tables are made and written side by side (polars and Parquet encoding
-        # let go of the GIL); shards are collected in a fixed order
-        with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
-            jobs = [
-                pool.submit(_write_table, root, name, maker, part, released, slices,
-                            decisions.annotators, language, country, sizes[name])
-                for name, maker in makers.items() if sizes[name]
-            ]  # fmt: skip
-            shards += [shard for job in jobs for shard in job.result()]
+        writers = {
+            name: release.ShardWriter(root, name, language, country, size)
+            for name, size in sizes.items() if size
+        }  # fmt: skip
+        in_flight: deque[list[Future]] = deque()
+        for offset, length in tables.conversation_slices(released, SLICE_TURNS):
+            turns = tables.with_annotators(
+                part[released["_row"].slice(offset, length)], decisions.annotators
+            )
+            comparisons = tables.comparisons(turns)
+            makers = {
+                "comparisons": lambda comparisons=comparisons: comparisons,
+                "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
+                "conversations": lambda turns=turns: tables.conversations(turns),
+            }
+            in_flight.append([
+                lanes[name].submit(lambda out=writers[name], make=make: out.write(make()))
+                for name, make in makers.items() if name in writers
+            ])  # fmt: skip
+            while len(in_flight) > SLICES_IN_FLIGHT:
+                [job.result() for job in in_flight.popleft()]
+        while in_flight:
+            [job.result() for job in in_flight.popleft()]
+        shards += [shard for name in sizes if name in writers for shard in writers[name].close()]
         counts.update(sizes)
         counts["comparisons_with_incomplete_context"] += int(
             (is_comparison & ~released["context_complete"]).sum()

@@ -39,6 +39,69 @@ def shard_folder(table: str, language: str | None) -> str:
     return f"data/{table}" if language is None else f"data/{table}/{language}"
 
 
+class ShardWriter:
+    """Write one language/country part of a table as NNNNN-of-NNNNN Parquet shards, frame by
+    frame in row order. The shard count is in every file name, so the part's row count is
+    given first, and checked at the end; only the frame being written is in memory."""
+
+    def __init__(
+        self, root: Path, table: str, language: str | None, country: str, total_rows: int
+    ) -> None:
+        spec = schema.table(table)
+        self.root, self.table, self.language, self.country = root, table, language, country
+        self.total_rows, self.per_shard = total_rows, spec["rows_per_shard"]
+        self.row_group = spec["rows_per_row_group"]
+        self.count = max(1, math.ceil(total_rows / self.per_shard))
+        self.folder = root / shard_folder(table, language)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.arrow_schema = schema.arrow_schema(table)
+        self.shards: list[Shard] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._written = self._arrow_bytes = 0
+
+    def _open(self) -> pq.ParquetWriter:
+        name = f"{self.country}-{len(self.shards):05d}-of-{self.count:05d}.parquet"
+        self._written = self._arrow_bytes = 0
+        return pq.ParquetWriter(
+            self.folder / name, self.arrow_schema, compression="zstd",
+            write_page_index=True, use_content_defined_chunking=True,
+        )  # fmt: skip
+
+    def _close_shard(self) -> None:
+        self._writer.close()
+        name = Path(self._writer.where).name
+        self.shards.append(Shard(f"{shard_folder(self.table, self.language)}/{name}", self.table,
+                                 self.language, self.country, self._written, self._arrow_bytes))  # fmt: skip
+        self._writer = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        arrow = frame.to_arrow().cast(self.arrow_schema)
+        offset = 0
+        while offset < arrow.num_rows:
+            if self._writer is None:
+                self._writer = self._open()
+            part = arrow.slice(offset, self.per_shard - self._written)
+            self._writer.write_table(part, row_group_size=self.row_group)
+            self._written += part.num_rows
+            self._arrow_bytes += part.nbytes
+            offset += part.num_rows
+            if self._written == self.per_shard:
+                self._close_shard()
+
+    def close(self) -> list[Shard]:
+        if self._writer is not None or not self.shards:
+            if self._writer is None:  # an empty part still gets its one (empty) file
+                self._writer = self._open()
+            self._close_shard()
+        written = sum(s.rows for s in self.shards)
+        if len(self.shards) != self.count or written != self.total_rows:
+            raise RuntimeError(
+                f"{self.table}/{self.language}/{self.country}: wrote {written} rows in "
+                f"{len(self.shards)} shards, expected {self.total_rows} in {self.count}"
+            )
+        return self.shards
+
+
 def write_shards(
     root: Path,
     chunks: pl.DataFrame | Iterable[pl.DataFrame],
@@ -48,61 +111,16 @@ def write_shards(
     *,
     total_rows: int | None = None,
 ) -> list[Shard]:
-    """Write one language/country part of a table as NNNNN-of-NNNNN Parquet shards.
-
-    ``chunks`` is a frame, or frames in row order whose rows add up to ``total_rows`` (the
-    shard count is in every file name, so it must be known before the first file is written);
-    only one chunk is in memory at a time.
-    """
+    """Write one language/country part of a table: a frame, or frames in row order whose rows
+    add up to ``total_rows`` (see :class:`ShardWriter`)."""
     if isinstance(chunks, pl.DataFrame):
         chunks, total_rows = [chunks], chunks.height
     if total_rows is None:
         raise ValueError("write_shards needs total_rows when it is given chunks")
-    spec = schema.table(table)
-    per_shard = spec["rows_per_shard"]
-    count = max(1, math.ceil(total_rows / per_shard))
-    folder = root / shard_folder(table, language)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrow_schema = schema.arrow_schema(table)
-    options = dict(compression="zstd", write_page_index=True, use_content_defined_chunking=True)
-    shards: list[Shard] = []
-    writer, written, arrow_bytes = None, 0, 0
-
-    def close() -> None:
-        nonlocal writer
-        writer.close()
-        name = Path(writer.where).name
-        shards.append(Shard(f"{shard_folder(table, language)}/{name}", table, language,
-                            country, written, arrow_bytes))  # fmt: skip
-        writer = None
-
+    writer = ShardWriter(root, table, language, country, total_rows)
     for chunk in chunks:
-        arrow = chunk.to_arrow().cast(arrow_schema)
-        offset = 0
-        while offset < arrow.num_rows:
-            if writer is None:
-                name = f"{country}-{len(shards):05d}-of-{count:05d}.parquet"
-                writer = pq.ParquetWriter(folder / name, arrow_schema, **options)
-                written, arrow_bytes = 0, 0
-            part = arrow.slice(offset, per_shard - written)
-            writer.write_table(part, row_group_size=spec["rows_per_row_group"])
-            written += part.num_rows
-            arrow_bytes += part.nbytes
-            offset += part.num_rows
-            if written == per_shard:
-                close()
-    if writer is not None or not shards:
-        if writer is None:  # an empty part still gets its one (empty) file
-            writer = pq.ParquetWriter(
-                folder / f"{country}-00000-of-00001.parquet", arrow_schema, **options
-            )
-        close()
-    if len(shards) != count or sum(s.rows for s in shards) != total_rows:
-        raise RuntimeError(
-            f"{table}/{language}/{country}: wrote {sum(s.rows for s in shards)} "
-            f"rows in {len(shards)} shards, expected {total_rows} in {count}"
-        )
-    return shards
+        writer.write(chunk)
+    return writer.close()
 
 
 def file_sha256(path: Path) -> str:

@@ -98,7 +98,8 @@ def turn_quarantine(turns: pl.DataFrame) -> pl.DataFrame:
 
 
 def comparisons(turns: pl.DataFrame) -> pl.DataFrame:
-    return _sorted(turns.filter(pl.col("is_comparison")), "comparisons")
+    """The comparisons among turns that are in order (see :func:`conversation_slices`)."""
+    return turns.filter(pl.col("is_comparison")).select(schema.field_names("comparisons"))
 
 
 def pair_count(released: pl.DataFrame) -> int:
@@ -108,40 +109,58 @@ def pair_count(released: pl.DataFrame) -> int:
 
 
 def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
-    """One TRL preference pair per present, non-chosen candidate of a complete-context comparison."""
-    positions = pl.DataFrame(
-        {"rejected_choice": list(range(len(LETTERS)))}, schema={"rejected_choice": pl.Int64}
-    )
-    chosen_text = pl.col("responses").list.get(pl.col("choice"))
-    rejected_text = pl.col("responses").list.get(pl.col("rejected_choice"))
-    frame = (
-        comparisons.filter(pl.col("context_complete"))
-        .join(positions, how="cross")
-        .filter((pl.col("rejected_choice") != pl.col("choice")) & rejected_text.is_not_null())
-        .with_columns(
-            pl.format(
-                "{}-{}", "comparison_id",
-                pl.col("rejected_choice").replace_strict(list(range(len(LETTERS))), LETTERS),
-            ).alias("pair_id"),
-            pl.concat_list(pl.col("context"), pl.concat_list(_message("user", pl.col("prompt"))))
-            .cast(pl.List(MESSAGE)).alias("prompt"),
-            pl.concat_list(_message("assistant", chosen_text)).alias("chosen"),
-            pl.concat_list(_message("assistant", rejected_text)).alias("rejected"),
-            pl.col("choice").alias("chosen_choice"),
+    """One TRL preference pair per present, non-chosen candidate of a complete-context
+    comparison, in order when the comparisons are: each comparison's candidates are taken in
+    shown order.
+
+    The prompt and the chosen message are made once per comparison, then repeated per pair.
+    """
+    count = len(LETTERS)
+    complete = comparisons.filter(pl.col("context_complete"))
+    responses = pl.col("responses")
+    wanted = (
+        complete.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+            pl.col("choice"),
+            pl.lit(list(range(count)), dtype=pl.List(pl.Int8)).alias("rejected_choice"),
+            pl.concat_list(responses.list.get(i).is_not_null() for i in range(count)).alias("_present"),
         )
+        .explode("rejected_choice", "_present")
+        .filter((pl.col("rejected_choice") != pl.col("choice")) & pl.col("_present"))
     )  # fmt: skip
-    return _sorted(frame, "pairs")
+    texts = complete["responses"].explode()  # ``count`` per comparison, in shown order
+    rejected = texts.gather(wanted["_row"].cast(pl.Int64) * count + wanted["rejected_choice"])
+    made = {"pair_id", "prompt", "chosen", "rejected", "chosen_choice", "rejected_choice"}
+    passed_through = set(complete.columns) - made
+    shared = complete.select(
+        *(name for name in schema.field_names("pairs") if name in passed_through),
+        pl.concat_list(pl.col("context"), pl.concat_list(_message("user", pl.col("prompt"))))
+        .cast(pl.List(MESSAGE))
+        .alias("prompt"),
+        pl.concat_list(_message("assistant", responses.list.get(pl.col("choice")))).alias("chosen"),
+        pl.col("choice").alias("chosen_choice"),
+    )[wanted["_row"]]
+    letters = pl.Series(LETTERS)
+    return shared.with_columns(
+        wanted["rejected_choice"].cast(pl.Int64),
+        pl.format(
+            "{}-{}",
+            "comparison_id",
+            pl.lit(letters.gather(wanted["rejected_choice"].cast(pl.Int64))),
+        ).alias("pair_id"),
+        pl.concat_list(_message("assistant", pl.lit(rejected))).alias("rejected"),
+    ).select(schema.field_names("pairs"))
 
 
 def conversations(turns: pl.DataFrame) -> pl.DataFrame:
-    """One row per conversation, its turns nested in order (turns without a choice included)."""
+    """One row per conversation, its turns nested in order (turns without a choice included),
+    from turns that are in order (see :func:`conversation_slices`)."""
     turn_fields = [f["name"] for f in schema.load("release")["types"]["turn"]["struct"]]
     computed = {"conversation_id", "turns", "num_turns", "num_comparisons"}
     per_conversation = [n for n in schema.field_names("conversations") if n not in computed]
     nested = (
         turns.lazy()
         .select("conversation_id", *per_conversation, *turn_fields, "is_comparison")
-        .sort("turn")
         .with_columns(
             pl.when(pl.col("is_comparison")).then(pl.col("comparison_id")).alias("comparison_id")
         )
@@ -156,7 +175,7 @@ def conversations(turns: pl.DataFrame) -> pl.DataFrame:
         )
         .collect(engine="in-memory")
     )
-    return _sorted(frame, "conversations")
+    return frame.select(schema.field_names("conversations"))
 
 
 def activity(turns: pl.DataFrame) -> pl.DataFrame:
