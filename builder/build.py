@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from builder import card, clean, decide, raw, release, sources, tables
 from builder.errors import BuildError
@@ -65,13 +66,20 @@ def build(
     if report_dir == out or out in report_dir.parents:
         raise BuildError(f"the report folder {report_dir} must not be inside the release {out}")
     clock = _Clock()
-    src = sources.resolve(source, split=split, expected_sha256=expected_sha256)
+    src = sources.locate(source, split=split)
     header = raw.check_header(src.path)
-    clock.lap("source: find, checksum, header")
-    with release.staged(out) as root, release.staged(report_dir) as report_root:
+    clock.lap("source: find, header")
+    with (
+        release.staged(out) as root,
+        release.staged(report_dir) as report_root,
+        ThreadPoolExecutor(max_workers=1) as hasher,
+    ):
+        # the checksum is taken while the file streams (hashlib lets go of the GIL)
+        digest = hasher.submit(sources.sha256_of, src.path)
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
-        clock.lap("stream: read, clean, turns, work files")
+        src = sources.with_checksum(src, digest.result(), expected_sha256)
+        clock.lap("stream: read, clean, turns, work files; checksum")
         decisions = decide.decide(rows)
         clock.lap("decide: duplicates, conflicts, demographics")
         outputs = _write_tables(root, work, decisions)
@@ -89,8 +97,11 @@ def build(
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
 
-def _clean_batch(number: int, batch: pl.DataFrame, profiles: dict, work: Path) -> tuple:
+def _clean_batch(number: int, table: pa.Table, first_row: int, work: Path) -> tuple:
     """Clean one batch and write its turns to the work files; return its keys and counts."""
+    profiles = {name: raw.ByteProfile.of(table[name]) for name in clean.released_text_columns()}
+    batch = raw.frame(table, first_row)
+    del table
     mismatches = clean.responses_cell_mismatches(batch)
     normalised, changed = clean.normalise(batch, profiles)
     del batch
@@ -131,10 +142,8 @@ def _stream(
             print(f"\rread {batch_keys['raw_row'][-1]:,} raw rows", end="", flush=True)
 
     with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
-        for number, (batch, profiles) in enumerate(
-            raw.batches(path, header, block_bytes, profiled=clean.released_text_columns())
-        ):
-            pending.append(pool.submit(_clean_batch, number, batch, profiles, work))
+        for number, (table, first_row) in enumerate(raw.tables(path, header, block_bytes)):
+            pending.append(pool.submit(_clean_batch, number, table, first_row, work))
             while len(pending) >= STREAM_WORKERS:
                 settle(pending.popleft())
         while pending:

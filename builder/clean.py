@@ -11,9 +11,10 @@ import unicodedata
 from functools import cache
 
 import langcodes
+import numpy as np
 import polars as pl
 
-from builder import raw
+from builder.raw import ByteProfile
 from community_alignment import schema
 from community_alignment.hashing import FIELD_SEPARATOR, fold_of, stable_id_expr
 
@@ -215,26 +216,9 @@ def _only_where(condition: pl.Expr, text: pl.Expr, change) -> pl.Expr:
     return pl.coalesce(change(pl.when(condition).then(text)), text)
 
 
-def _hygiene_checks(column: str, profile: raw.ByteProfile) -> dict[str, pl.Expr]:
-    """Per hygiene step that may apply to a column, the cells it may change.
-
-    Steps the column's bytes rule out (no BOM, no CR, no control byte, ASCII only) are left
-    out. Checked on the text as read, a superset of where each step changes text.
-    """
-    text, checks = pl.col(column), {}
-    if profile.byte_order_mark:
-        checks["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
-    if profile.carriage_return:
-        checks["carriage_return"] = text.str.contains("\r", literal=True)
-    if profile.control:
-        checks["control_character"] = text.str.contains(CONTROL)
-    if profile.non_ascii:
-        checks["unicode_nfc"] = text.str.contains(may_compose())
-    return checks
-
-
 def _hygiene(column: str, steps: set[str]) -> tuple[pl.Expr, dict[str, pl.Expr]]:
-    """The column with the hygiene ``steps`` applied, and per step the cells it changed."""
+    """The column with the hygiene ``steps`` applied, and per step the cells it changed
+    (NFC is :func:`_nfc`'s)."""
     text, changed = pl.col(column), {}
     if "byte_order_mark" in steps:
         changed["byte_order_mark"] = text.str.contains("\ufeff", literal=True)
@@ -247,13 +231,36 @@ def _hygiene(column: str, steps: set[str]) -> tuple[pl.Expr, dict[str, pl.Expr]]
     if "control_character" in steps:
         changed["control_character"] = text.str.contains(CONTROL)
         text = text.str.replace_all(CONTROL, "")
-    if "unicode_nfc" in steps:
-        # only the cells the quick check flags are normalised and compared
-        suspects = pl.when(text.str.contains(maybe_not_nfc())).then(text)
-        normalised = suspects.str.normalize("NFC")
-        changed["unicode_nfc"] = normalised != suspects
-        text = pl.coalesce(normalised, text)
     return text.alias(column), changed
+
+
+def _nfc(frame: pl.DataFrame, candidates: dict[str, np.ndarray]) -> tuple[pl.DataFrame, int]:
+    """NFC for the cells that need it, and how many it changed.
+
+    ``candidates`` marks, per column, the cells that may hold a character from U+0300 on
+    (the only ones NFC acts on; see :class:`builder.raw.ByteProfile`). Only those get the
+    exact check (:func:`maybe_not_nfc`), and only the cells it flags are normalised. The
+    columns' cells are handled as one series, so a batch costs a few calls, not a few per
+    column.
+    """
+    columns = [c for c, marks in candidates.items() if marks.any()]
+    if not columns:
+        return frame, 0
+    cells = pl.concat([frame[c] for c in columns], rechunk=False)
+    wide = pl.Series(np.flatnonzero(np.concatenate([candidates[c] for c in columns])))
+    suspects = wide.filter(cells.gather(wide).str.contains(maybe_not_nfc()).fill_null(False))
+    before = cells.gather(suspects)
+    after = before.str.normalize("NFC")
+    differs = (after != before).fill_null(False)
+    where, values = suspects.filter(differs), after.filter(differs)
+    replaced = {}
+    for i, column in enumerate(columns):
+        mine = (where >= i * frame.height) & (where < (i + 1) * frame.height)
+        if mine.any():
+            replaced[column] = frame[column].scatter(
+                where.filter(mine) - i * frame.height, values.filter(mine)
+            )
+    return frame.with_columns(**replaced), where.len()
 
 
 def responses_cells() -> list[str]:
@@ -277,27 +284,22 @@ def _is_missing(text: pl.Expr) -> pl.Expr:
 
 
 def normalise(
-    frame: pl.DataFrame, profiles: dict[str, raw.ByteProfile]
+    frame: pl.DataFrame, profiles: dict[str, ByteProfile]
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Clean text (BOM, CRLF, control characters, NFC), missing markers to null, and codes for
     language, country, flags and wave. Returns the frame and how many cells each step changed.
 
-    ``row_hash`` (which finds exact duplicate rows) is of every raw column as read."""
+    ``profiles`` says which steps each text column of the batch may need: in most batches
+    most columns need none, and a step costs a pass over the text. ``row_hash`` (which finds
+    exact duplicate rows) is of every raw column as read.
+    """
     raw_columns = [c for c in schema.raw_column_names() if c in frame.columns]
     text_columns = [c for c in released_text_columns() if c in frame.columns]
-    # which steps each column needs: in most batches most columns need none, and a step
-    # costs a pass over the text
-    checks = {
-        f"{column}:{step}": check.any()
-        for column in text_columns
-        for step, check in _hygiene_checks(column, profiles[column]).items()
-    }
-    needed = frame.select(**checks).row(0, named=True) if checks else {}
     cleaned, flags = [], {}
     for column in text_columns:
-        steps = {step for step in HYGIENE_STEPS if needed.get(f"{column}:{step}")}
+        steps = {step for step in HYGIENE_STEPS[:3] if getattr(profiles[column], step)}
         text, changed = _hygiene(column, steps)
-        cleaned.append(pl.when(_is_missing(text)).then(None).otherwise(text).alias(column))
+        cleaned.append(text)
         flags |= {f"_{step}:{column}": flag.fill_null(False) for step, flag in changed.items()}
     # one lazy query, so the cleaning and the counts of what it changed share their work
     frame = (
@@ -310,20 +312,29 @@ def normalise(
     changed = {
         step: sum(n for k, n in sums.items() if k.startswith(f"_{step}:")) for step in HYGIENE_STEPS
     }
+    frame, changed["unicode_nfc"] = _nfc(frame, {c: profiles[c].wide_cells for c in text_columns})
     frame = frame.drop(*flags, *responses_cells(), strict=False)
     languages = {raw: language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()}
     booleans = raw_to_code("booleans")
     waves = {str(w): w for w in schema.codes("wave")}
-    codes = frame.lazy().with_columns(
-        pl.col("conversation_id").str.strip_chars(),
-        pl.col("annotator_id").str.strip_chars(),
-        _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
-        _code(
-            pl.col("annotator_country").str.to_lowercase(), raw_to_code("countries"), pl.String
-        ).alias("country"),
-        *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
-        _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
-        *(_demographic(c) for c in schema.demographics()),
+    missing = (
+        pl.when(_is_missing(pl.col(c))).then(None).otherwise(pl.col(c)).alias(c)
+        for c in text_columns
+    )
+    codes = (
+        frame.lazy()
+        .with_columns(missing)
+        .with_columns(
+            pl.col("conversation_id").str.strip_chars(),
+            pl.col("annotator_id").str.strip_chars(),
+            _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
+            _code(
+                pl.col("annotator_country").str.to_lowercase(), raw_to_code("countries"), pl.String
+            ).alias("country"),
+            *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
+            _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
+            *(_demographic(c) for c in schema.demographics()),
+        )
     )
     frame = codes.with_columns(_row_problem()).collect(engine="in-memory")
     return frame, {step: int(n) for step, n in changed.items()}
@@ -444,7 +455,7 @@ def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
     """
 
     def cleaned(column: str) -> pl.Expr:
-        text = _hygiene(column, set(HYGIENE_STEPS))[0]
+        text = _hygiene(column, set(HYGIENE_STEPS))[0].str.normalize("NFC")
         stripped = text.str.strip_chars()
         return pl.when(_is_missing(text)).then(pl.lit("")).otherwise(stripped).alias(column)
 

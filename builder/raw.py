@@ -60,51 +60,70 @@ def check_header(path: Path) -> list[str]:
     return header
 
 
+WIDE_LEAD_BYTE = 0xCC  # UTF-8 lead byte of U+0300: every character from there on starts with
+# a byte at least this; the characters before it are never changed or composed by NFC
+
+
+OFFSET_TYPES = {pa.string(): np.int32, pa.large_string(): np.int64}
+
+
 @dataclass(frozen=True)
 class ByteProfile:
-    """What bytes a column of a batch holds, so that cleaning steps that cannot apply are skipped.
+    r"""What bytes a text column of a batch holds, read off its Arrow buffers, so that cleaning
+    steps that cannot apply are skipped. The column-wide flags may be set by a few bytes
+    beyond the column's cells (a buffer can hold them): a step is at worst run for nothing,
+    never skipped when needed.
 
-    Read off the Arrow buffer, which may hold a few bytes beyond the batch: a step is at worst
-    run for nothing, never skipped when needed.
+    >>> profile = ByteProfile.of(pa.chunked_array([["abc", "", "caf\u00e9"], ["e\u0301\r\n"]]))
+    >>> profile.wide_cells.tolist(), profile.carriage_return, profile.control_character
+    ([False, False, False, True], True, False)
     """
 
-    carriage_return: bool
-    control: bool
-    non_ascii: bool
     byte_order_mark: bool
+    carriage_return: bool
+    control_character: bool
+    wide_cells: np.ndarray  # per cell: holds a character from U+0300 on
 
     @classmethod
-    def merged(cls, profiles: list[ByteProfile]) -> ByteProfile:
-        return cls(*(any(getattr(p, f) for p in profiles) for f in cls.__dataclass_fields__))
+    def of(cls, column: pa.ChunkedArray) -> ByteProfile:
+        flags, wide = [False, False, False], []
+        for chunk in column.chunks:
+            if chunk.type not in OFFSET_TYPES:  # not read off the buffers: every step may apply
+                flags = [True, True, True]
+                wide.append(np.ones(len(chunk), dtype=bool))
+                continue
+            _, offsets, data = chunk.buffers()
+            ends = np.frombuffer(offsets, dtype=OFFSET_TYPES[chunk.type])
+            ends = ends[chunk.offset : chunk.offset + len(chunk) + 1]
+            values = np.frombuffer(data, np.uint8)[: ends[-1]] if data else np.zeros(0, np.uint8)
+            wide.append(_cells_with_wide_characters(values, ends))
+            if not values.size:
+                continue
+            returns = np.count_nonzero(values == 0x0D)
+            allowed = returns + np.count_nonzero(values == 0x0A) + np.count_nonzero(values == 0x09)
+            low = np.count_nonzero(values < 0x20)
+            flags[0] |= bool((values == 0xEF).any()) and b"\xef\xbb\xbf" in values.tobytes()
+            flags[1] |= bool(returns)
+            flags[2] |= bool(low > allowed) or bool((values == 0x7F).any())
+        return cls(*flags, np.concatenate(wide) if wide else np.zeros(0, dtype=bool))
 
-    @classmethod
-    def of(cls, column: pa.Array) -> ByteProfile:
-        data = column.buffers()[2]
-        if data is None:
-            return cls(False, False, False, False)
-        values = np.frombuffer(data, dtype=np.uint8)
-        low = values[values < 0x20]
-        lead = np.flatnonzero(values[:-2] == 0xEF)  # U+FEFF is EF BB BF in UTF-8
-        return cls(
-            byte_order_mark=bool(((values[lead + 1] == 0xBB) & (values[lead + 2] == 0xBF)).any()),
-            carriage_return=bool((low == 0x0D).any()),
-            control=bool(np.isin(low, [0x09, 0x0A, 0x0D], invert=True).any())
-            or bool((values == 0x7F).any()),
-            non_ascii=bool((values >= 0x80).any()),
-        )
+
+def _cells_with_wide_characters(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per cell (bytes ``values[ends[i]:ends[i + 1]]``), whether its largest byte is a lead
+    byte of a character from U+0300 on."""
+    starts, lengths = ends[:-1], np.diff(ends)
+    if not values.size or not len(starts):
+        return np.zeros(len(starts), dtype=bool)
+    largest = np.maximum.reduceat(values, np.minimum(starts, values.size - 1))
+    return (largest >= WIDE_LEAD_BYTE) & (lengths > 0)
 
 
-def batches(
-    path: Path,
-    header: list[str],
-    block_bytes: int = BLOCK_BYTES,
-    frame_bytes: int = FRAME_BYTES,
-    *,
-    profiled: Iterable[str] | None = None,
-) -> Iterator[tuple[pl.DataFrame, dict[str, ByteProfile]]]:
-    """Stream the raw file as polars frames of text columns, each with its record numbers and
-    the byte profile of each ``profiled`` column (by default, every column)."""
-    profiled = header if profiled is None else [name for name in profiled if name in header]
+def tables(
+    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int = FRAME_BYTES
+) -> Iterator[tuple[pa.Table, int]]:
+    """Stream the raw file as Arrow tables of text columns (about ``frame_bytes`` each), each
+    with the record number of its first row. Reading is all this does, so that the work on
+    each table can be done elsewhere (:func:`frame`, :class:`ByteProfile`)."""
     options = dict(
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
@@ -120,21 +139,22 @@ def batches(
     try:
         reader = pacsv.open_csv(path, **options)
         for group in _grouped(reader, frame_bytes):
-            profiles = {
-                name: ByteProfile.merged([ByteProfile.of(b.column(name)) for b in group])
-                for name in profiled
-            }
-            frame = pl.from_arrow(pa.Table.from_batches(group))
-            assert isinstance(frame, pl.DataFrame)
-            numbered = frame.with_row_index(ROW_NUMBER, offset=rows_seen + 1).with_columns(
-                pl.col(ROW_NUMBER).cast(pl.Int64)
-            )
-            yield numbered, profiles
-            rows_seen += frame.height
+            table = pa.Table.from_batches(group)
+            yield table, rows_seen + 1
+            rows_seen += table.num_rows
     except pa.ArrowInvalid as error:
         raise BuildError(
             f"{path}: {locate_problem(path, len(header))} (reader said: {error})"
         ) from error
+
+
+def frame(table: pa.Table, first_row: int) -> pl.DataFrame:
+    """A table from :func:`tables` as a polars frame, its rows numbered (``raw_row``)."""
+    converted = pl.from_arrow(table)
+    assert isinstance(converted, pl.DataFrame)
+    return converted.with_row_index(ROW_NUMBER, offset=first_row).with_columns(
+        pl.col(ROW_NUMBER).cast(pl.Int64)
+    )
 
 
 def _grouped(reader: Iterable[pa.RecordBatch], frame_bytes: int) -> Iterator[list[pa.RecordBatch]]:

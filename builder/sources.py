@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from builder.errors import BuildError
@@ -35,7 +35,7 @@ class Source:
     filename: str
     layout: str
     split: str | None
-    sha256: str
+    sha256: str | None  # None until checked (see with_checksum)
     size_bytes: int
 
     def provenance(self) -> dict:
@@ -88,7 +88,24 @@ def resolve(
     expected_sha256: str | None = None,
     cache_dir: str | None = None,
 ) -> Source:
-    """Turn ``--source`` into a local file, downloading from the Hub when asked."""
+    """Turn ``--source`` into a local file, downloading from the Hub when asked, with its
+    sha256 (checked against ``expected_sha256`` when given)."""
+    found = locate(source, split=split, cache_dir=cache_dir)
+    return with_checksum(found, sha256_of(found.path), expected_sha256)
+
+
+def with_checksum(source: Source, digest: str, expected_sha256: str | None = None) -> Source:
+    """The source with its sha256; a mismatch with ``expected_sha256`` stops the build."""
+    if expected_sha256 and digest != expected_sha256.lower():
+        raise BuildError(
+            f"{source.origin}: sha256 is {digest}, expected {expected_sha256}; the file changed "
+            "or is damaged: download it again or update the expected checksum"
+        )
+    return replace(source, sha256=digest)
+
+
+def locate(source: str | Path, *, split: str | None = None, cache_dir: str | None = None) -> Source:
+    """:func:`resolve` without the checksum, which a build computes while it reads the file."""
     text = str(source)
     match = HF_SOURCE.match(text)
     if match:
@@ -114,12 +131,6 @@ def resolve(
             raise BuildError(f"source {path} does not exist or is not a file")
         repo_id, revision, filename, origin = None, None, path.name, path.name
     layout, file_split = recognise(filename)
-    digest = sha256_of(path)
-    if expected_sha256 and digest != expected_sha256.lower():
-        raise BuildError(
-            f"{origin}: sha256 is {digest}, expected {expected_sha256}; the file changed or is "
-            "damaged: download it again or update the expected checksum"
-        )
     return Source(
         path=path,
         origin=origin,
@@ -128,7 +139,7 @@ def resolve(
         filename=filename,
         layout=layout,
         split=file_split,
-        sha256=digest,
+        sha256=None,
         size_bytes=path.stat().st_size,
     )
 

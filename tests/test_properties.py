@@ -159,3 +159,43 @@ def test_the_exact_nfc_check_leaves_hindi_with_nukta_and_virama_alone():
     hindi = "\u091c\u093c\u094d\u092f\u093e\u0926\u093e \u092b\u093c\u093f\u0932\u094d\u092e"
     assert unicodedata.normalize("NFC", hindi) == hindi
     assert not pl.Series([hindi]).str.contains(maybe_not_nfc()).item()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(st.sampled_from(NFC_PLAYGROUND + list("\r\x07\ufeff\t\n")), max_size=5)),
+    st.integers(0, 3),
+    st.integers(0, 3),
+)
+def test_byte_profiles_match_the_text(values, cut, skip):
+    import pyarrow as pa
+
+    from builder.raw import ByteProfile
+
+    # chunks as the CSV reader makes them, and a sliced one, whose buffers hold extra bytes
+    array = pa.array(["\u0915x", *values, "\u0915"], type=pa.string()).slice(1, len(values))
+    column = pa.chunked_array([array.slice(0, cut), array.slice(cut)])[skip:]
+    kept = values[skip:]
+    profile = ByteProfile.of(column)
+    assert profile.wide_cells.tolist() == [any(ord(c) >= 0x300 for c in v) for v in kept]
+    text = "".join(kept)
+    assert profile.carriage_return >= ("\r" in text)
+    assert profile.control_character >= ("\x07" in text)
+    assert profile.byte_order_mark >= ("\ufeff" in text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(st.sampled_from(NFC_PLAYGROUND), max_size=5), min_size=1, max_size=6))
+def test_nfc_normalises_exactly_the_cells_that_need_it(values):
+    import pyarrow as pa
+
+    from builder.clean import _nfc
+    from builder.raw import ByteProfile
+
+    frame = pl.DataFrame({"a": values, "b": list(reversed(values))})
+    candidates = {c: ByteProfile.of(pa.chunked_array([frame[c].to_arrow()])).wide_cells
+                  for c in frame.columns}  # fmt: skip
+    cleaned, changed = _nfc(frame, candidates)
+    for column in frame.columns:
+        assert cleaned[column].to_list() == [unicodedata.normalize("NFC", v) for v in frame[column]]
+    assert changed == sum(unicodedata.normalize("NFC", v) != v for v in values) * 2
