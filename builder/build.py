@@ -72,10 +72,12 @@ def build(
     with (
         release.staged(out) as root,
         release.staged(report_dir) as report_root,
-        ThreadPoolExecutor(max_workers=1) as hasher,
+        ThreadPoolExecutor(max_workers=1) as aside,
     ):
-        # the checksum is taken while the file streams (hashlib lets go of the GIL)
-        digest = hasher.submit(sources.sha256_of, src.path)
+        # the checksum is taken while the file streams (hashlib lets go of the GIL), then the
+        # card's plotting library is imported while the stream's workers are in polars
+        digest = aside.submit(sources.sha256_of, src.path)
+        aside.submit(card.prepare)
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
         src = sources.with_checksum(src, digest.result(), expected_sha256)

@@ -18,6 +18,7 @@ import math
 import re
 import warnings
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -428,8 +429,12 @@ def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None
     from community_alignment.headline import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
-    stats = statistics(comparisons, table_frame(root, "conversations", shards))
-    rows, cross = agreement_analysis(comparisons)
+    # the statistics and the agreement bootstraps are polars work that lets go of the GIL:
+    # side by side, they take the time of the longer
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counted = pool.submit(statistics, comparisons, table_frame(root, "conversations", shards))
+        rows, cross = agreement_analysis(comparisons)
+        stats = counted.result()
     summary = None
     if iw_labels is not None and stats["comparisons"]:
         summary = iw.summarize(
@@ -442,6 +447,16 @@ def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None
         iw=summary,
         iw_labels=Path(iw_labels).name if iw_labels is not None else None,
     )
+
+
+def prepare() -> None:
+    """Import what the figures are drawn with (matplotlib takes about half a second), so that
+    a build can do it in a thread while other work lets go of the GIL."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+    import builder.figures  # noqa: F401
+    import community_alignment.iw  # noqa: F401
 
 
 def draw_figures(root: Path, analysis: Analysis) -> dict[str, str]:
