@@ -80,6 +80,7 @@ def build(
         aside.submit(card.prepare)
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
+        pa.default_memory_pool().release_unused()  # the reader's buffers, before the tables
         src = sources.with_checksum(src, digest.result(), expected_sha256)
         clock.lap("stream: read, clean, turns, work files; checksum")
         decisions = decide.decide(rows)
