@@ -217,9 +217,11 @@ def _write_tables_in(
             ])  # fmt: skip
             while len(in_flight) > SLICES_IN_FLIGHT:
                 [job.result() for job in in_flight.popleft()]
+        # each lane closes its table's last shard (and takes its checksum) after its writes
+        closed = [lanes[name].submit(writers[name].close) for name in sizes if name in writers]
         while in_flight:
             [job.result() for job in in_flight.popleft()]
-        shards += [shard for name in sizes if name in writers for shard in writers[name].close()]
+        shards += [shard for job in closed for shard in job.result()]
         counts.update(sizes)
         counts["comparisons_with_incomplete_context"] += int(
             (is_comparison & ~released["context_complete"]).sum()

@@ -33,6 +33,7 @@ class Shard:
     country: str
     rows: int
     arrow_bytes: int
+    sha256: str | None = None  # taken as the shard is closed, in the thread that wrote it
 
 
 def shard_folder(table: str, language: str | None) -> str:
@@ -69,9 +70,10 @@ class ShardWriter:
 
     def _close_shard(self) -> None:
         self._writer.close()
-        name = Path(self._writer.where).name
-        self.shards.append(Shard(f"{shard_folder(self.table, self.language)}/{name}", self.table,
-                                 self.language, self.country, self._written, self._arrow_bytes))  # fmt: skip
+        path = Path(self._writer.where)
+        self.shards.append(Shard(f"{shard_folder(self.table, self.language)}/{path.name}",
+                                 self.table, self.language, self.country, self._written,
+                                 self._arrow_bytes, file_sha256(path)))  # fmt: skip
         self._writer = None
 
     def write(self, frame: pl.DataFrame) -> None:
@@ -136,7 +138,7 @@ def write_manifest(
 ) -> dict:
     """What the release is made of: the source file's provenance and every file's checksum."""
     files = {
-        shard.path: {"rows": shard.rows, "sha256": file_sha256(root / shard.path)}
+        shard.path: {"rows": shard.rows, "sha256": shard.sha256 or file_sha256(root / shard.path)}
         for shard in sorted(shards, key=lambda s: s.path)
     }
     for extra in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
