@@ -19,7 +19,7 @@ from community_alignment import __version__, schema
 
 MISSING = "_"  # partition name for rows without a release language or country
 STREAM_WORKERS = 2  # batches cleaned, or tables written, at once
-SLICE_TURNS = 2_500  # turns made into tables at a time: more is no faster, and holds more
+SLICE_BYTES = 10 << 20  # text made into tables at a time: more is no faster, and holds more
 SLICES_IN_FLIGHT = 2  # slices being made into tables at once
 TABLE_LANES = ("comparisons", "pairs", "conversations")  # each made and written in its own thread
 
@@ -169,17 +169,26 @@ def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
             lane.shutdown(cancel_futures=True)
 
 
+def _parts(work: Path) -> list[Path]:
+    """The work folders of the parts to release, largest first: the largest part is then
+    read while nothing else is in memory, and each smaller one while the tail of the one
+    before is still being written."""
+    folders = [f for f in work.iterdir() if MISSING not in f.name.split("-")]
+    size = {f: sum(p.stat().st_size for p in f.glob("*.parquet")) for f in folders}
+    return sorted(folders, key=lambda f: (-size[f], f.name))
+
+
 def _write_tables_in(
     root: Path, work: Path, decisions: decide.Decisions, lanes: dict[str, ThreadPoolExecutor]
 ) -> dict:
-    shards: list[release.Shard] = []
+    closed: dict[str, list[Future]] = {}  # per part, the lanes' lists of its shards
     quarantines = [decisions.quarantine]
     activity = []
     counts = Counter()
-    for folder in sorted(work.iterdir()):
+    in_flight: deque[list[Future]] = deque()
+    # rows without a language or country are all in the row quarantine, so not in a part
+    for folder in _parts(work):
         language, country = folder.name.split("-")
-        if MISSING in (language, country):
-            continue  # rows without a language or country are all in the row quarantine
         part = pl.read_parquet(folder / "*.parquet")
         released = tables.released_turns(part, decisions.accepted_rows)
         if released.is_empty():
@@ -189,7 +198,7 @@ def _write_tables_in(
         # the tables are made a slice of conversations at a time (the part's turns are the only
         # thing of its size in memory), each table in a lane of its own, so that the three
         # are made and written side by side (polars and Parquet encoding let go of the GIL)
-        # while each is written in order
+        # while each is written in order; the lanes go on from one part to the next
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),
@@ -200,8 +209,7 @@ def _write_tables_in(
             name: release.ShardWriter(root, name, language, country, size)
             for name, size in sizes.items() if size
         }  # fmt: skip
-        in_flight: deque[list[Future]] = deque()
-        for offset, length in tables.conversation_slices(released, SLICE_TURNS):
+        for offset, length in tables.conversation_slices(released, SLICE_BYTES, "text_bytes"):
             turns = tables.with_annotators(
                 part[released["_row"].slice(offset, length)], decisions.annotators
             )
@@ -218,17 +226,19 @@ def _write_tables_in(
             while len(in_flight) > SLICES_IN_FLIGHT:
                 [job.result() for job in in_flight.popleft()]
         # each lane closes its table's last shard (and takes its checksum) after its writes
-        closed = [lanes[name].submit(writers[name].close) for name in sizes if name in writers]
-        while in_flight:
-            [job.result() for job in in_flight.popleft()]
-        shards += [shard for job in closed for shard in job.result()]
+        closed[folder.name] = [
+            lanes[name].submit(writers[name].close) for name in sizes if name in writers
+        ]
         counts.update(sizes)
         counts["comparisons_with_incomplete_context"] += int(
             (is_comparison & ~released["context_complete"]).sum()
         )
         counts["turns"] += released.height
         counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
-        del part
+        del part, turns, comparisons, makers
+    while in_flight:
+        [job.result() for job in in_flight.popleft()]
+    shards = [shard for name in sorted(closed) for job in closed[name] for shard in job.result()]
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:
         for (country,), part in annotators.partition_by("country", as_dict=True).items():

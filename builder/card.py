@@ -301,7 +301,7 @@ def split_rows(shards: list[Shard]) -> dict[str, dict[str, dict[str, int]]]:
             targets.append(shard.language)
         for config in targets:
             totals[config][shard.country]["rows"] += shard.rows
-            totals[config][shard.country]["bytes"] += shard.arrow_bytes
+            totals[config][shard.country]["bytes"] += shard.uncompressed_bytes
     return totals
 
 

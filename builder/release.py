@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from community_alignment import schema
@@ -32,7 +33,7 @@ class Shard:
     language: str | None
     country: str
     rows: int
-    arrow_bytes: int
+    uncompressed_bytes: int  # the data's size before compression (the file's metadata says)
     sha256: str | None = None  # taken as the shard is closed, in the thread that wrote it
 
 
@@ -58,11 +59,12 @@ class ShardWriter:
         self.arrow_schema = schema.arrow_schema(table)
         self.shards: list[Shard] = []
         self._writer: pq.ParquetWriter | None = None
-        self._written = self._arrow_bytes = 0
+        self._pending: pa.Table | None = None  # fewer rows than a row group, not yet written
+        self._written = 0
 
     def _open(self) -> pq.ParquetWriter:
         name = f"{self.country}-{len(self.shards):05d}-of-{self.count:05d}.parquet"
-        self._written = self._arrow_bytes = 0
+        self._written = 0
         return pq.ParquetWriter(
             self.folder / name, self.arrow_schema, compression="zstd",
             write_page_index=True, use_content_defined_chunking=True,
@@ -71,26 +73,51 @@ class ShardWriter:
     def _close_shard(self) -> None:
         self._writer.close()
         path = Path(self._writer.where)
+        metadata = pq.read_metadata(path)
+        size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
         self.shards.append(Shard(f"{shard_folder(self.table, self.language)}/{path.name}",
                                  self.table, self.language, self.country, self._written,
-                                 self._arrow_bytes, file_sha256(path)))  # fmt: skip
+                                 size, file_sha256(path)))  # fmt: skip
         self._writer = None
 
     def write(self, frame: pl.DataFrame) -> None:
+        """Append the frame's rows. Row groups are cut every ``rows_per_row_group`` rows of
+        the part whatever the frames' sizes (the rest waits for the next frame), so a file's
+        layout does not depend on how the build sliced its work."""
+        # one chunk per row group: the writer cuts pages where chunks end
         arrow = frame.to_arrow().cast(self.arrow_schema)
+        if any(column.num_chunks > 1 for column in arrow.columns):
+            arrow = arrow.combine_chunks()
+        if self._pending is not None:
+            need = self.row_group - self._pending.num_rows
+            head = pa.concat_tables([self._pending, arrow.slice(0, need)]).combine_chunks()
+            self._pending, arrow = None, arrow.slice(need)
+            if head.num_rows < self.row_group:
+                self._pending = head
+                return
+            self._append(head)
         offset = 0
         while offset < arrow.num_rows:
-            if self._writer is None:
-                self._writer = self._open()
-            part = arrow.slice(offset, self.per_shard - self._written)
-            self._writer.write_table(part, row_group_size=self.row_group)
-            self._written += part.num_rows
-            self._arrow_bytes += part.nbytes
-            offset += part.num_rows
-            if self._written == self.per_shard:
-                self._close_shard()
+            room = self.per_shard - self._written
+            whole = min(room, (arrow.num_rows - offset) // self.row_group * self.row_group)
+            if whole == 0:  # less than a row group left: it waits
+                self._pending = arrow.slice(offset)
+                return
+            self._append(arrow.slice(offset, whole))
+            offset += whole
+
+    def _append(self, arrow: pa.Table) -> None:
+        if self._writer is None:
+            self._writer = self._open()
+        self._writer.write_table(arrow, row_group_size=self.row_group)
+        self._written += arrow.num_rows
+        if self._written == self.per_shard:
+            self._close_shard()
 
     def close(self) -> list[Shard]:
+        if self._pending is not None:
+            self._append(self._pending)
+            self._pending = None
         if self._writer is not None or not self.shards:
             if self._writer is None:  # an empty part still gets its one (empty) file
                 self._writer = self._open()

@@ -40,10 +40,23 @@ def released_turns(part: pl.DataFrame, accepted_rows: pl.DataFrame) -> pl.DataFr
             pl.col("choice").is_not_null().alias("is_comparison"),
             pl.col("explanation").is_not_null().alias("explained"),
             present.alias("present_responses"),
+            text_bytes().alias("text_bytes"),
         )
         .sort(order(["conversation_id", "turn"]), nulls_last=True)
         .collect(engine="in-memory")
     )  # fmt: skip
+
+
+def text_bytes() -> pl.Expr:
+    """A turn's text in bytes: its prompt, responses, context and explanation (a view's
+    length is stored with it, so this reads no text)."""
+    responses = pl.col("responses").list.eval(pl.element().str.len_bytes()).list.sum()
+    context = (
+        pl.col("context").list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum()
+    )
+    return pl.sum_horizontal(
+        pl.col("prompt").str.len_bytes(), responses, context, pl.col("explanation").str.len_bytes()
+    )
 
 
 def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFrame:
@@ -64,20 +77,29 @@ def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFra
     )
 
 
-def conversation_slices(turns: pl.DataFrame, rows: int) -> list[tuple[int, int]]:
-    """(offset, length) slices of turns in conversation order, each about ``rows`` long and
-    never splitting a conversation, so tables made slice by slice stay in order."""
-    starts = (
-        turns.select(
-            (pl.col("conversation_id") != pl.col("conversation_id").shift(1)).fill_null(True)
-        )
-        .to_series()
-        .arg_true()
-        .to_list()
+def conversation_slices(
+    turns: pl.DataFrame, limit: int, weight: str | None = None
+) -> list[tuple[int, int]]:
+    """(offset, length) slices of turns in conversation order, each holding about ``limit``
+    turns (or about ``limit`` of the ``weight`` column summed) and never splitting a
+    conversation, so tables made slice by slice stay in order.
+
+    >>> turns = pl.DataFrame({"conversation_id": ["1", "1", "2", "3", "3"], "bytes": [5, 5, 1, 9, 1]})
+    >>> conversation_slices(turns, 2), conversation_slices(turns, 10, weight="bytes")
+    ([(0, 2), (2, 3)], [(0, 2), (2, 3)])
+    """
+    through = pl.col(weight).cum_sum() if weight else pl.int_range(1, pl.len() + 1)
+    marks = turns.select(
+        (pl.col("conversation_id") != pl.col("conversation_id").shift(1))
+        .fill_null(True)
+        .alias("start"),
+        through.alias("through"),
     )
+    starts = marks["start"].arg_true().to_list()
+    through = marks["through"].to_list()  # summed size of turns 0..i
     bounds, begin = [], 0
     for start in starts[1:]:
-        if start - begin >= rows:
+        if through[start - 1] - (through[begin - 1] if begin else 0) >= limit:
             bounds.append((begin, start - begin))
             begin = start
     bounds.append((begin, turns.height - begin))

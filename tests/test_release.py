@@ -88,3 +88,23 @@ def test_card_has_the_hub_metadata(release):
     defaults = [c["config_name"] for c in data["configs"] if c.get("default")]
     assert defaults == ["comparisons"]
     assert "{{" not in card.text
+
+
+def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, monkeypatch):
+    import json
+
+    import builder.build
+    from builder.generate import GeneratorConfig, generate
+
+    raw = tmp_path / "raw.csv"
+    generate(raw, GeneratorConfig(conversations=400, seed=3, annotators=40))
+    for name in ("comparisons", "pairs", "conversations"):  # row groups cut mid-slice
+        monkeypatch.setitem(schema.table(name), "rows_per_row_group", 8)
+    manifests = []
+    for slice_bytes in (2_000, 64 << 20):  # a few conversations at a time, or a part at once
+        monkeypatch.setattr(builder.build, "SLICE_BYTES", slice_bytes)
+        out = tmp_path / f"release-{slice_bytes}"
+        build(raw, out)
+        manifests.append(json.loads((out / "manifest.json").read_text())["files"])
+    assert manifests[0] == manifests[1]
+    assert any(path.startswith("data/pairs/") for path in manifests[0])
