@@ -18,7 +18,7 @@ from builder.errors import BuildError
 from community_alignment import __version__, schema
 
 MISSING = "_"  # partition name for rows without a release language or country
-STREAM_WORKERS = 2  # batches cleaned, or tables written, at once
+STREAM_WORKERS = 2  # batches cleaned at once
 SLICE_BYTES = 10 << 20  # text made into tables at a time: more is no faster, and holds more
 SLICES_IN_FLIGHT = 2  # slices being made into tables at once
 TABLE_LANES = ("comparisons", "pairs", "conversations")  # each made and written in its own thread
@@ -75,7 +75,7 @@ def build(
         ThreadPoolExecutor(max_workers=1) as aside,
     ):
         # the checksum is taken while the file streams (hashlib lets go of the GIL), then the
-        # card's plotting library is imported while the stream's workers are in polars
+        # libraries the tables and the card need are imported while the workers are in polars
         digest = aside.submit(sources.sha256_of, src.path)
         aside.submit(card.prepare)
         work = report_root / "_work"
@@ -85,7 +85,7 @@ def build(
         clock.lap("stream: read, clean, turns, work files; checksum")
         decisions = decide.decide(rows)
         clock.lap("decide: duplicates, conflicts, demographics")
-        outputs = _write_tables(root, work, decisions)
+        outputs = _write_tables(root, work, decisions, progress)
         shutil.rmtree(work)
         clock.lap("tables: comparisons, pairs, conversations, annotators")
         report = _report(src, rows, decisions, outputs) | {"text": text}
@@ -160,10 +160,12 @@ def _stream(
     }
 
 
-def _write_tables(root: Path, work: Path, decisions: decide.Decisions) -> dict:
+def _write_tables(
+    root: Path, work: Path, decisions: decide.Decisions, progress: bool = False
+) -> dict:
     lanes = {name: ThreadPoolExecutor(max_workers=1) for name in TABLE_LANES}
     try:
-        return _write_tables_in(root, work, decisions, lanes)
+        return _write_tables_in(root, work, decisions, lanes, progress)
     finally:
         for lane in lanes.values():
             lane.shutdown(cancel_futures=True)
@@ -179,7 +181,11 @@ def _parts(work: Path) -> list[Path]:
 
 
 def _write_tables_in(
-    root: Path, work: Path, decisions: decide.Decisions, lanes: dict[str, ThreadPoolExecutor]
+    root: Path,
+    work: Path,
+    decisions: decide.Decisions,
+    lanes: dict[str, ThreadPoolExecutor],
+    progress: bool,
 ) -> dict:
     closed: dict[str, list[Future]] = {}  # per part, the lanes' lists of its shards
     quarantines = [decisions.quarantine]
@@ -187,8 +193,11 @@ def _write_tables_in(
     counts = Counter()
     in_flight: deque[list[Future]] = deque()
     # rows without a language or country are all in the row quarantine, so not in a part
-    for folder in _parts(work):
+    parts = _parts(work)
+    for number, folder in enumerate(parts, start=1):
         language, country = folder.name.split("-")
+        if progress:
+            print(f"\rtables: part {number} of {len(parts)} ({folder.name})", end="", flush=True)
         part = pl.read_parquet(folder / "*.parquet")
         released = tables.released_turns(part, decisions.accepted_rows)
         if released.is_empty():
@@ -238,6 +247,8 @@ def _write_tables_in(
         del part, turns, comparisons, makers
     while in_flight:
         [job.result() for job in in_flight.popleft()]
+    if progress:
+        print()
     shards = [shard for name in sorted(closed) for job in closed[name] for shard in job.result()]
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import datasets
 import polars as pl
 import yaml
 
@@ -332,6 +331,8 @@ def config_entries(shards: list[Shard]) -> list[dict]:
 
 
 def dataset_info(shards: list[Shard]) -> list[dict]:
+    import datasets  # about 0.6 s to import: a build does it aside (see prepare)
+
     totals = split_rows(shards)
     infos = []
     for entry in config_entries(shards):
@@ -450,8 +451,10 @@ def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None
 
 
 def prepare() -> None:
-    """Import what the figures are drawn with (matplotlib takes about half a second), so that
-    a build can do it in a thread while other work lets go of the GIL."""
+    """Import what the tables' schemas and the card need (``datasets`` and matplotlib take
+    about a second together), so that a build can do it in a thread while its stream's
+    workers are in polars and let go of the GIL."""
+    import datasets  # noqa: F401
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
 
