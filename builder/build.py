@@ -20,9 +20,8 @@ from community_alignment import __version__, schema
 MISSING = "_"  # partition name for rows without a release language or country
 STREAM_WORKERS = 2  # batches cleaned at once
 SLICE_BYTES = 10 << 20  # text made into tables at a time: more is no faster, and holds more
-SLICES_IN_FLIGHT = (
-    1  # slices queued for the lanes beyond the one being made: 2 held ~85 MB more, no faster
-)
+# slices queued for the lanes beyond the one being made: two held ~85 MB more, no faster
+SLICES_IN_FLIGHT = 1
 TABLE_LANES = ("comparisons", "pairs", "conversations")  # each made and written in its own thread
 
 
