@@ -118,7 +118,8 @@ def maybe_not_nfc() -> str:
     neighbours compose (a canonical pair whose composite NFC keeps; Hangul jamo), or (3)
     after a character that ends in a combining mark: before a mark of lower class (NFC
     reorders them) or a mark that may compose across it with the starter before. The regex
-    matches exactly these places. Unicode's own quick check flags every character that can
+    matches these places (and a few more, never fewer: the property tests check it against
+    Python's NFC). Unicode's own quick check flags every character that can
     compose at all, which in Hindi is the nukta of most sentences; this one flags a nukta only
     after one of the three letters it composes with, so only the cells it matches pay for
     normalisation.
@@ -177,37 +178,6 @@ def maybe_not_nfc() -> str:
     branches.append(_character_class(marks) + _character_class(composing_marks))
     branches.append(_character_class(set(trail) - marks) + _character_class(set(lead)))
     return "|".join(branches)
-
-
-@cache
-def may_compose() -> str:
-    """A quick regex that matches every text :func:`maybe_not_nfc` matches, and more: a
-    character that is not NFC on its own or can compose with the one before, or a combining
-    mark after a character that ends in one. Quicker to run (and it stops at the first nukta
-    of a Hindi text), so it decides which columns of a batch need the exact one.
-
-    >>> [bool(pl.Series([t]).str.contains(may_compose()).item())
-    ...  for t in ("caf\u00e9", "\u091c\u093c", "\u00e9\u0323", "a\u0301\u0316")]
-    [False, True, True, True]
-    """
-    changes, ending_in_mark, marks = set(), set(), set()
-    for code in range(0x80, 0x30000):
-        char = chr(code)
-        if unicodedata.combining(char):
-            marks.add(code)
-        decomposition = unicodedata.decomposition(char)
-        if not decomposition or decomposition.startswith("<"):
-            continue
-        if not unicodedata.is_normalized("NFC", char):
-            changes.add(code)
-        elif unicodedata.combining(unicodedata.normalize("NFD", char)[-1]):
-            ending_in_mark.add(code)
-        parts = decomposition.split()
-        if len(parts) == 2:
-            changes.add(int(parts[1], 16))
-    changes.update(range(HANGUL["vowel"][0], HANGUL["vowel"][1] + 1))
-    changes.update(range(HANGUL["trailing"][0], HANGUL["trailing"][1] + 1))
-    return f"{_character_class(changes)}|{_character_class(marks | ending_in_mark)}{_character_class(marks)}"
 
 
 def _only_where(condition: pl.Expr, text: pl.Expr, change) -> pl.Expr:
