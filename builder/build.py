@@ -77,7 +77,7 @@ def build(
     ):
         # the checksum is taken while the file streams (hashlib lets go of the GIL), then the
         # libraries the tables and the card need are imported while the workers are in polars
-        digest = aside.submit(sources.sha256_of, src.path)
+        digest = aside.submit(release.file_sha256, src.path)
         aside.submit(card.prepare)
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
@@ -161,6 +161,12 @@ def _stream(
     }
 
 
+def _wait(jobs: list[Future]) -> None:
+    """Wait for the jobs; a job's error is raised here."""
+    for job in jobs:
+        job.result()
+
+
 def _write_tables(
     root: Path, work: Path, decisions: decide.Decisions, progress: bool = False
 ) -> dict:
@@ -234,7 +240,7 @@ def _write_tables_in(
                 for name, make in makers.items() if name in writers
             ])  # fmt: skip
             while len(in_flight) > SLICES_IN_FLIGHT:
-                [job.result() for job in in_flight.popleft()]
+                _wait(in_flight.popleft())
         # each lane closes its table's last shard (and takes its checksum) after its writes
         closed[folder.name] = [
             lanes[name].submit(writers[name].close) for name in sizes if name in writers
@@ -247,7 +253,7 @@ def _write_tables_in(
         counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
         del part, turns, comparisons, makers
     while in_flight:
-        [job.result() for job in in_flight.popleft()]
+        _wait(in_flight.popleft())
     if progress:
         print()
     shards = [shard for name in sorted(closed) for job in closed[name] for shard in job.result()]

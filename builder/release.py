@@ -34,7 +34,7 @@ class Shard:
     country: str
     rows: int
     uncompressed_bytes: int  # the data's size before compression (the file's metadata says)
-    sha256: str | None = None  # taken as the shard is closed, in the thread that wrote it
+    sha256: str  # taken as the shard is closed, in the thread that wrote it
 
 
 def shard_folder(table: str, language: str | None) -> str:
@@ -165,7 +165,7 @@ def write_manifest(
 ) -> dict:
     """What the release is made of: the source file's provenance and every file's checksum."""
     files = {
-        shard.path: {"rows": shard.rows, "sha256": shard.sha256 or file_sha256(root / shard.path)}
+        shard.path: {"rows": shard.rows, "sha256": shard.sha256}
         for shard in sorted(shards, key=lambda s: s.path)
     }
     for extra in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):

@@ -10,12 +10,12 @@ v1.0's files.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from builder.errors import BuildError
+from builder.release import file_sha256
 from community_alignment import schema
 
 HF_SOURCE = re.compile(
@@ -73,14 +73,6 @@ def candidates(split: str | None) -> list[str]:
     return [files["v1.1"]["default"], files["v1.0"]["full"]]
 
 
-def sha256_of(path: Path, chunk_bytes: int = 8 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def resolve(
     source: str | Path,
     *,
@@ -91,7 +83,7 @@ def resolve(
     """Turn ``--source`` into a local file, downloading from the Hub when asked, with its
     sha256 (checked against ``expected_sha256`` when given)."""
     found = locate(source, split=split, cache_dir=cache_dir)
-    return with_checksum(found, sha256_of(found.path), expected_sha256)
+    return with_checksum(found, file_sha256(found.path), expected_sha256)
 
 
 def with_checksum(source: Source, digest: str, expected_sha256: str | None = None) -> Source:

@@ -204,20 +204,27 @@ def test_nothing_is_quarantined_so_the_raw_file_is_the_release(built):
     assert books["duplicate_rows_dropped"] == 0
 
 
+def turns_with_context(conversation: dict):
+    """Each present turn of a conversation, and whether every earlier turn (1-4) is there with
+    a prompt and a choice."""
+    complete = True
+    by_number = {t["turn"]: t for t in conversation["turns"]}
+    for number in range(1, 5):
+        turn = by_number.get(number)
+        if turn is None:
+            complete = False
+            continue
+        yield turn, complete
+        complete = complete and turn["prompt"] is not None and turn["choice"] is not None
+
+
 def incomplete_comparisons(conversations: list[dict]) -> int:
     """Comparisons after a missing turn or a turn without a prompt or a choice."""
-    count = 0
-    for conversation in conversations:
-        complete = True
-        by_number = {t["turn"]: t for t in conversation["turns"]}
-        for number in range(1, 5):
-            turn = by_number.get(number)
-            if turn is None:
-                complete = False
-                continue
-            count += turn["choice"] is not None and not complete
-            complete = complete and turn["prompt"] is not None and turn["choice"] is not None
-    return count
+    return sum(
+        turn["choice"] is not None and not complete
+        for conversation in conversations
+        for turn, complete in turns_with_context(conversation)
+    )
 
 
 def test_headline_build_table_and_source(built):
@@ -250,18 +257,12 @@ def test_headline_build_table_and_source(built):
 def test_pairs_count_from_the_raw_file(built):
     """One pair per present, non-chosen candidate of comparisons whose earlier turns all have a
     prompt and a choice."""
-    expected = 0
-    for conversation in built["conversations"]:
-        complete = True
-        by_number = {t["turn"]: t for t in conversation["turns"]}
-        for number in range(1, 5):
-            turn = by_number.get(number)
-            if turn is None:
-                complete = False
-                continue
-            if turn["choice"] is not None and complete:
-                expected += sum(r is not None for r in turn["responses"]) - 1
-            complete = complete and turn["prompt"] is not None and turn["choice"] is not None
+    expected = sum(
+        sum(r is not None for r in turn["responses"]) - 1
+        for conversation in built["conversations"]
+        for turn, complete in turns_with_context(conversation)
+        if turn["choice"] is not None and complete
+    )
     assert v.parse_headline(built["text"])["pairs"] == expected
 
 

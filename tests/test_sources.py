@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.sources import sha256_of
+from builder.release import file_sha256
 from community_alignment import schema
 from tests.conftest import raw_row, write_raw
 
@@ -47,9 +47,9 @@ def test_hub_source_at_pinned_revision_is_read_from_cache_and_recorded(tmp_path)
     manifest = json.loads((tmp_path / "rel" / "manifest.json").read_text())
     assert manifest["source"]["revision"] == PINNED
     assert manifest["source"]["repo_id"] == "facebook/community-alignment-dataset"
-    assert manifest["source"]["sha256"] == sha256_of(cached)
+    assert manifest["source"]["sha256"] == file_sha256(cached)
     card = (tmp_path / "rel" / "README.md").read_text()
-    assert sha256_of(cached) in card and PINNED in card
+    assert file_sha256(cached) in card and PINNED in card
 
 
 def test_hub_source_with_explicit_revision_and_path(tmp_path):
