@@ -2,7 +2,8 @@
 
 Parquet is written with pyarrow: the table's Arrow schema from ``schema/`` (which carries the
 ``datasets`` features), zstd, content-defined chunking (so a rebuild uploads only changed
-pages), a page index, and row groups small enough for the dataset viewer.
+pages), a page index, min/max statistics for every column but free text, and row groups small
+enough for the dataset viewer.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class ShardWriter:
         self.folder = root / shard_folder(table, language)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.arrow_schema = schema.arrow_schema(table)
+        self.statistics = schema.statistics_columns(table)
         self.shards: list[Shard] = []
         self._writer: pq.ParquetWriter | None = None
         self._pending: pa.Table | None = None  # fewer rows than a row group, not yet written
@@ -68,6 +70,7 @@ class ShardWriter:
         return pq.ParquetWriter(
             self.folder / name, self.arrow_schema, compression="zstd",
             write_page_index=True, use_content_defined_chunking=True,
+            write_statistics=self.statistics,
         )  # fmt: skip
 
     def _close_shard(self) -> None:

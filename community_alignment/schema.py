@@ -122,6 +122,35 @@ def arrow_schema(name: str):
     return features(name).arrow_schema
 
 
+def statistics_columns(name: str) -> list[str]:
+    """The Parquet columns (dotted paths) of a release table that keep min/max statistics:
+    all but those under a ``free_text`` field.
+
+    >>> statistics_columns("pairs")[6:9]
+    ['country', 'prompt.list.element.role', 'chosen.list.element.role']
+    """
+    composites = load("release")["types"]
+
+    def leaves(path: str, type_: Any) -> list[str]:
+        if isinstance(type_, dict) and "list" in type_:
+            return leaves(f"{path}.list.element", type_["list"])
+        if isinstance(type_, str) and type_ in composites:
+            return [
+                leaf
+                for field in composites[type_]["struct"]
+                if not field.get("free_text")
+                for leaf in leaves(f"{path}.{field['name']}", field["type"])
+            ]
+        return [path]
+
+    return [
+        leaf
+        for f in fields(name)
+        if not f.get("free_text")
+        for leaf in leaves(f["name"], f["type"])
+    ]
+
+
 def type_label(type_: Any) -> str:
     """Human-readable type for the card's field tables."""
     if isinstance(type_, dict):

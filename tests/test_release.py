@@ -108,3 +108,16 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
         manifests.append(json.loads((out / "manifest.json").read_text())["files"])
     assert manifests[0] == manifests[1]
     assert any(path.startswith("data/pairs/") for path in manifests[0])
+
+
+@pytest.mark.parametrize("table", schema.table_names())
+def test_min_max_statistics_are_kept_for_every_column_but_free_text(release, table):
+    import pyarrow.parquet as pq
+
+    shard = sorted((release / "data" / table).rglob("*.parquet"))[0]
+    row_group = pq.read_metadata(shard).row_group(0)
+    columns = [row_group.column(i) for i in range(row_group.num_columns)]
+    with_statistics = [c.path_in_schema for c in columns if c.is_stats_set]
+    assert with_statistics == schema.statistics_columns(table)
+    without = {c.path_in_schema.split(".")[-1] for c in columns if not c.is_stats_set}
+    assert without <= {"content", "prompt", "element", "explanation"}, without

@@ -14,6 +14,7 @@ FIELD_KEYS = {
     "vocabulary",
     "values",
     "required",
+    "free_text",
 }
 
 
