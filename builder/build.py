@@ -19,6 +19,9 @@ from community_alignment import __version__, schema
 
 MISSING = "_"  # partition name for rows without a release language or country
 STREAM_WORKERS = 2  # batches cleaned at once
+# batches read ahead of those being cleaned: one, so both workers stay busy while the next is
+# read (0.35 s faster at full scale, and about 50 MB more, below the tables step's peak)
+STREAM_QUEUED = 1
 SLICE_BYTES = 10 << 20  # text made into tables at a time: more is no faster, and holds more
 # slices queued for the lanes beyond the one being made: two held ~85 MB more, no faster
 SLICES_IN_FLIGHT = 1
@@ -130,8 +133,9 @@ def _stream(
     """Clean the raw file batch by batch; turns go to per-language/country work files.
 
     Batches are cleaned two at a time (polars and the Parquet writer let go of the GIL) while
-    the next is read; at most two are in flight, so memory stays bounded. Results are taken
-    in batch order, so the output does not depend on which thread finished first.
+    the next is read, with one more queued; at most three are held, so memory stays bounded.
+    Results are taken in batch order, so the output does not depend on which thread finished
+    first.
     """
     keys = []
     text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
@@ -148,7 +152,7 @@ def _stream(
     with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
         for number, (table, first_row) in enumerate(raw.tables(path, header, block_bytes)):
             pending.append(pool.submit(_clean_batch, number, table, first_row, work))
-            while len(pending) >= STREAM_WORKERS:
+            while len(pending) >= STREAM_WORKERS + STREAM_QUEUED:
                 settle(pending.popleft())
         while pending:
             settle(pending.popleft())
