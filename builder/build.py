@@ -78,10 +78,11 @@ def build(
         release.staged(report_dir) as report_root,
         ThreadPoolExecutor(max_workers=1) as aside,
     ):
-        # the checksum is taken while the file streams (hashlib lets go of the GIL), then the
-        # libraries the tables and the card need are imported while the workers are in polars
+        # the checksum is taken while the file streams (hashlib lets go of the GIL), then what
+        # the tables and the card need from outside the data is readied while the workers are
+        # in polars
         digest = aside.submit(release.file_sha256, src.path)
-        aside.submit(card.prepare)
+        prepared = aside.submit(card.prepare, root, iw_labels)
         work = report_root / "_work"
         rows, text = _stream(src.path, header, work, block_bytes, progress)
         pa.default_memory_pool().release_unused()  # the reader's buffers, before the tables
@@ -93,6 +94,7 @@ def build(
         shutil.rmtree(work)
         clock.lap("tables: comparisons, pairs, conversations, annotators")
         report = _report(src, rows, decisions, outputs) | {"text": text}
+        prepared.result()
         card.write(root, outputs["shards"], src.provenance(), report, repo_id, iw_labels)
         clock.lap("card: statistics, agreement, figures")
         release.write_manifest(

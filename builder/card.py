@@ -450,20 +450,26 @@ def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None
     )
 
 
-def prepare() -> None:
-    """Import what the tables' schemas and the card need (``datasets`` and matplotlib take
-    about a second together), so that a build can do it in a thread while its stream's
-    workers are in polars and let go of the GIL."""
+def prepare(root: Path, iw_labels: str | Path | None = None) -> None:
+    """What the card needs that does not depend on the data, so that a build can do it in a
+    thread while its stream's workers are in polars and let go of the GIL: import ``datasets``
+    and matplotlib (about a second together) and, without IW labels, draw the IW map, which
+    then shows the reference positions alone (and pays matplotlib's first-figure setup)."""
     import datasets  # noqa: F401
     import matplotlib.backends.backend_agg  # noqa: F401
     import matplotlib.figure  # noqa: F401
 
     import builder.figures  # noqa: F401
-    import community_alignment.iw  # noqa: F401
+    from community_alignment import iw
+
+    if iw_labels is None:
+        (root / ASSETS).mkdir(exist_ok=True)
+        iw.plot_map(root / FIGURES["iw_map"])
 
 
 def draw_figures(root: Path, analysis: Analysis) -> dict[str, str]:
-    """Draw the figures into ``root/assets``; returns name -> path relative to the release."""
+    """Draw the figures into ``root/assets`` (the IW map only with labels: without, ``prepare``
+    drew it); returns name -> path relative to the release."""
     from builder import figures
     from community_alignment import iw
 
@@ -474,7 +480,8 @@ def draw_figures(root: Path, analysis: Analysis) -> dict[str, str]:
     (root / ASSETS).mkdir(exist_ok=True)
     figures.positions_by_country(root / FIGURES["positions"], shares, counts)
     figures.agreement_by_country(root / FIGURES["agreement"], analysis.agreement, "country")
-    iw.plot_map(root / FIGURES["iw_map"], summary=analysis.iw)
+    if analysis.iw_labels is not None:
+        iw.plot_map(root / FIGURES["iw_map"], summary=analysis.iw)
     return dict(FIGURES)
 
 
@@ -811,7 +818,8 @@ def write(
     repo_id: str | None = None,
     iw_labels: str | Path | None = None,
 ) -> None:
-    """Write README.md and its figures (``assets/*.png``) into the release folder being built."""
+    """Write README.md and its figures (``assets/*.png``) into the release folder being built
+    (after :func:`prepare`)."""
     analysis = analyse(root, shards, iw_labels)
     draw_figures(root, analysis)
     text = render(shards, source, report, repo_id, analysis)
