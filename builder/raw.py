@@ -24,7 +24,7 @@ from community_alignment import schema
 
 ROW_NUMBER = "raw_row"  # 1-based record number in the raw file, header excluded
 BLOCK_BYTES = 4 << 20  # the CSV reader's block: larger ones hold far more memory
-FRAME_BYTES = 24 << 20  # text cleaned at a time
+FRAME_BYTES = 32 << 20  # text cleaned at a time: 24 MiB was 0.4 s slower, 48 held 180 MB more
 
 
 def read_header(path: Path) -> list[str]:
