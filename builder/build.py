@@ -236,9 +236,11 @@ def _write_tables_in(
                 part[released["_row"].slice(offset, length)], decisions.annotators
             )
             comparisons = tables.comparisons(turns)
+            # pairs are made here, not in their lane: writing them is the longest lane's work
+            pairs = tables.pairs(comparisons)
             makers = {
                 "comparisons": lambda comparisons=comparisons: comparisons,
-                "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
+                "pairs": lambda pairs=pairs: pairs,
                 "conversations": lambda turns=turns: tables.conversations(turns),
             }
             in_flight.append([
@@ -257,7 +259,7 @@ def _write_tables_in(
         )
         counts["turns"] += released.height
         counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
-        del part, turns, comparisons, makers
+        del part, turns, comparisons, pairs, makers
     while in_flight:
         _wait(in_flight.popleft())
     if progress:
