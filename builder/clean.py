@@ -16,7 +16,7 @@ import polars as pl
 
 from builder.raw import ByteProfile
 from community_alignment import schema
-from community_alignment.hashing import FIELD_SEPARATOR, fold_of, stable_id_expr
+from community_alignment.hashing import fold_of, stable_id_expr
 
 MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
 LETTERS = [str(c) for c in schema.codes("choice")]
@@ -523,17 +523,12 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
 def _item_id(number: int, context: list[tuple[str, pl.Expr]]) -> pl.Expr:
     """The unit of agreement: :func:`~community_alignment.hashing.stable_id` of the context's
     messages (role, content), when there are any, the prompt and the four responses."""
-    messages = pl.concat_str(
-        [
-            pl.concat_str([pl.lit(role), content], separator=FIELD_SEPARATOR)
-            for role, content in context
-        ],
-        separator=FIELD_SEPARATOR,
-        ignore_nulls=True,
-    )
     responses = pl.col(f"t{number}_responses")
     fields = [pl.col(f"t{number}_prompt"), *(responses.list.get(i) for i in range(len(LETTERS)))]
-    if not context:
-        return stable_id_expr(fields)
-    has_context = pl.any_horizontal(content.is_not_null() for _, content in context)
-    return stable_id_expr(fields, first=pl.when(has_context).then(messages))
+    # an unknown message (null content) is left out with its role
+    messages = [
+        field
+        for role, content in context
+        for field in (pl.when(content.is_not_null()).then(pl.lit(role)), content)
+    ]
+    return stable_id_expr(fields, leading=messages)

@@ -45,7 +45,7 @@ def fold_of(annotator_id: str, folds: int = 10) -> int:
     return int.from_bytes(digest[:8], "big") % folds
 
 
-def stable_id_expr(fields: list[pl.Expr], *, first: pl.Expr | None = None) -> pl.Expr:
+def stable_id_expr(fields: list[pl.Expr], *, leading: list[pl.Expr] = ()) -> pl.Expr:
     """:func:`stable_id` as a polars expression over text fields that are already NFC.
 
     The fields are joined with the same separator and null marker and hashed with sha256 in
@@ -59,17 +59,19 @@ def stable_id_expr(fields: list[pl.Expr], *, first: pl.Expr | None = None) -> pl
     >>> got == stable_id(["What is a moral dilemma?", None])
     True
 
-    ``first``, where it is not null, is one more field before the others (where it is null, the
-    id is that of ``fields`` alone):
+    ``leading`` are more fields before the others, each left out where it is null (where all
+    are null, the id is that of ``fields`` alone); the text is joined once, in one pass:
 
     >>> two = pl.DataFrame({"prompt": ["Why?", "Why?"], "first": [None, "c"]})
-    >>> ids = two.select(stable_id_expr([pl.col("prompt")], first=pl.col("first"))).to_series()
+    >>> ids = two.select(stable_id_expr([pl.col("prompt")], leading=[pl.col("first")])).to_series()
     >>> ids.to_list() == [stable_id(["Why?"]), stable_id(["c", "Why?"])]
     True
     """
     import polars_hash  # noqa: F401  (registers the .chash namespace)
 
-    joined = pl.concat_str([f.fill_null(NULL_MARKER) for f in fields], separator=FIELD_SEPARATOR)
-    if first is not None:
-        joined = pl.concat_str([first, joined], separator=FIELD_SEPARATOR, ignore_nulls=True)
+    joined = pl.concat_str(
+        [*leading, *(f.fill_null(NULL_MARKER) for f in fields)],
+        separator=FIELD_SEPARATOR,
+        ignore_nulls=True,
+    )
     return joined.chash.sha2_256().str.slice(0, ID_LENGTH)
