@@ -267,7 +267,8 @@ def normalise(
     text_columns = [c for c in released_text_columns() if c in frame.columns]
     cleaned, flags = [], {}
     for column in text_columns:
-        steps = {step for step in HYGIENE_STEPS[:3] if getattr(profiles[column], step)}
+        # a profile flags by name the byte-level steps its column may need
+        steps = {step for step in HYGIENE_STEPS if getattr(profiles[column], step, None) is True}
         text, changed = _hygiene(column, steps)
         cleaned.append(text)
         flags |= {f"_{step}:{column}": flag.fill_null(False) for step, flag in changed.items()}

@@ -77,23 +77,20 @@ def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFra
     )
 
 
-def conversation_slices(
-    turns: pl.DataFrame, limit: int, weight: str | None = None
-) -> list[tuple[int, int]]:
-    """(offset, length) slices of turns in conversation order, each holding about ``limit``
-    turns (or about ``limit`` of the ``weight`` column summed) and never splitting a
-    conversation, so tables made slice by slice stay in order.
+def conversation_slices(turns: pl.DataFrame, limit: int, weight: str) -> list[tuple[int, int]]:
+    """(offset, length) slices of turns in conversation order, each holding about ``limit`` of
+    the ``weight`` column summed and never splitting a conversation, so tables made slice by
+    slice stay in order.
 
     >>> turns = pl.DataFrame({"conversation_id": ["1", "1", "2", "3", "3"], "bytes": [5, 5, 1, 9, 1]})
-    >>> conversation_slices(turns, 2), conversation_slices(turns, 10, weight="bytes")
-    ([(0, 2), (2, 3)], [(0, 2), (2, 3)])
+    >>> conversation_slices(turns, 10, "bytes"), conversation_slices(turns, 100, "bytes")
+    ([(0, 2), (2, 3)], [(0, 5)])
     """
-    through = pl.col(weight).cum_sum() if weight else pl.int_range(1, pl.len() + 1)
     marks = turns.select(
         (pl.col("conversation_id") != pl.col("conversation_id").shift(1))
         .fill_null(True)
         .alias("start"),
-        through.alias("through"),
+        pl.col(weight).cum_sum().alias("through"),
     )
     starts = marks["start"].arg_true().to_list()
     through = marks["through"].to_list()  # summed size of turns 0..i
