@@ -207,6 +207,7 @@ def _write_tables_in(
     in_flight: deque[list[Future]] = deque()
     # rows without a language or country are all in the row quarantine, so not in a part
     parts = _parts(work)
+    comparisons_schema = schema.arrow_schema("comparisons")
     for number, folder in enumerate(parts, start=1):
         language, country = folder.name.split("-")
         if progress:
@@ -235,12 +236,11 @@ def _write_tables_in(
             turns = tables.with_annotators(
                 part[released["_row"].slice(offset, length)], decisions.annotators
             )
-            comparisons = tables.comparisons(turns)
-            # pairs are made here, not in their lane: writing them is the longest lane's work
-            pairs = tables.pairs(comparisons)
+            # converted to Arrow once: pairs are made from the comparisons as written
+            comparisons = tables.comparisons(turns).to_arrow().cast(comparisons_schema)
             makers = {
                 "comparisons": lambda comparisons=comparisons: comparisons,
-                "pairs": lambda pairs=pairs: pairs,
+                "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
                 "conversations": lambda turns=turns: tables.conversations(turns),
             }
             in_flight.append([
@@ -259,7 +259,7 @@ def _write_tables_in(
         )
         counts["turns"] += released.height
         counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
-        del part, turns, comparisons, pairs, makers
+        del part, turns, comparisons, makers
     while in_flight:
         _wait(in_flight.popleft())
     if progress:

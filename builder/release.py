@@ -83,12 +83,14 @@ class ShardWriter:
                                  size, file_sha256(path)))  # fmt: skip
         self._writer = None
 
-    def write(self, frame: pl.DataFrame) -> None:
-        """Append the frame's rows. Row groups are cut every ``rows_per_row_group`` rows of
-        the part whatever the frames' sizes (the rest waits for the next frame), so a file's
-        layout does not depend on how the build sliced its work."""
+    def write(self, frame: pl.DataFrame | pa.Table) -> None:
+        """Append the frame's rows (a polars frame, or an Arrow table in the table's schema).
+        Row groups are cut every ``rows_per_row_group`` rows of the part whatever the frames'
+        sizes (the rest waits for the next frame), so a file's layout does not depend on how
+        the build sliced its work."""
+        arrow = frame if isinstance(frame, pa.Table) else frame.to_arrow()
+        arrow = arrow.cast(self.arrow_schema)
         # one chunk per row group: the writer cuts pages where chunks end
-        arrow = frame.to_arrow().cast(self.arrow_schema)
         if any(column.num_chunks > 1 for column in arrow.columns):
             arrow = arrow.combine_chunks()
         if self._pending is not None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from builder.clean import LETTERS, MESSAGE
+from builder.clean import LETTERS
 from builder.decide import QUARANTINE_SCHEMA
 from community_alignment import schema
-
-
-def _message(role: str, content: pl.Expr) -> pl.Expr:
-    return pl.struct(role=pl.lit(role), content=content)
 
 
 def order(keys: list[str]) -> list[pl.Expr]:
@@ -127,48 +126,74 @@ def pair_count(released: pl.DataFrame) -> int:
     return int(released.filter(complete).select(pl.col("present_responses") - 1).sum().item() or 0)
 
 
-def pairs(comparisons: pl.DataFrame) -> pl.DataFrame:
+def pairs(comparisons: pa.Table) -> pa.Table:
     """One TRL preference pair per present, non-chosen candidate of a complete-context
     comparison, in order when the comparisons are: each comparison's candidates are taken in
     shown order.
 
-    The prompt and the chosen message are made once per comparison, then repeated per pair.
+    Made from the comparisons as they are written (an Arrow table in the release schema), so
+    that no text is converted twice: a pair's columns are gathered from its comparison's
+    arrays, its messages from the comparison's context, prompt and responses.
     """
+    spec = schema.arrow_schema("pairs")
+    complete = comparisons.filter(comparisons["context_complete"]).combine_chunks()
+    if complete.num_rows == 0:
+        return spec.empty_table()
+    column = {name: complete[name].chunk(0) for name in complete.column_names}
     count = len(LETTERS)
-    complete = comparisons.filter(pl.col("context_complete"))
-    responses = pl.col("responses")
-    wanted = (
-        complete.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-            pl.col("choice"),
-            pl.lit(list(range(count)), dtype=pl.List(pl.Int8)).alias("rejected_choice"),
-            pl.concat_list(responses.list.get(i).is_not_null() for i in range(count)).alias("_present"),
-        )
-        .explode("rejected_choice", "_present")
-        .filter((pl.col("rejected_choice") != pl.col("choice")) & pl.col("_present"))
-    )  # fmt: skip
-    texts = complete["responses"].explode()  # ``count`` per comparison, in shown order
-    rejected = texts.gather(wanted["_row"].cast(pl.Int64) * count + wanted["rejected_choice"])
-    made = {"pair_id", "prompt", "chosen", "rejected", "chosen_choice", "rejected_choice"}
-    passed_through = set(complete.columns) - made
-    shared = complete.select(
-        *(name for name in schema.field_names("pairs") if name in passed_through),
-        pl.concat_list(pl.col("context"), pl.concat_list(_message("user", pl.col("prompt"))))
-        .cast(pl.List(MESSAGE))
-        .alias("prompt"),
-        pl.concat_list(_message("assistant", responses.list.get(pl.col("choice")))).alias("chosen"),
-        pl.col("choice").alias("chosen_choice"),
-    )[wanted["_row"]]
-    letters = pl.Series(LETTERS)
-    return shared.with_columns(
-        wanted["rejected_choice"].cast(pl.Int64),
-        pl.format(
-            "{}-{}",
-            "comparison_id",
-            pl.lit(letters.gather(wanted["rejected_choice"].cast(pl.Int64))),
-        ).alias("pair_id"),
-        pl.concat_list(_message("assistant", pl.lit(rejected))).alias("rejected"),
-    ).select(schema.field_names("pairs"))
+    starts = column["responses"].offsets.to_numpy()
+    if not (np.diff(starts) == count).all():
+        raise ValueError(f"every comparison must list {count} responses, in shown order")
+    texts = column["responses"].values
+    candidates = starts[:-1, None] + np.arange(count)  # where each comparison's responses are
+    present = texts.is_valid().to_numpy(zero_copy_only=False)[candidates]
+    choice = column["choice"].to_numpy()
+    rows, rejected = np.nonzero(present & (np.arange(count) != choice[:, None]))
+    chosen = choice[rows]
+    message = spec.field("prompt").type
+    made = {
+        "pair_id": pc.binary_join_element_wise(
+            column["comparison_id"].take(rows), pa.array(LETTERS).take(rejected), "-"
+        ),
+        "prompt": _prompts(column["context"], column["prompt"], rows, message),
+        "chosen": _one_message(texts.take(candidates[rows, chosen]), message),
+        "rejected": _one_message(texts.take(candidates[rows, rejected]), message),
+        "chosen_choice": pa.array(chosen, pa.int64()),
+        "rejected_choice": pa.array(rejected, pa.int64()),
+    }
+    arrays = [made[name] if name in made else column[name].take(rows) for name in spec.names]
+    return pa.Table.from_arrays(arrays, schema=spec)
+
+
+def _messages(
+    roles: pa.Array, contents: pa.Array, offsets: np.ndarray, message: pa.DataType
+) -> pa.ListArray:
+    items = pa.StructArray.from_arrays([roles, contents], fields=list(message.value_type))
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), items, type=message)
+
+
+def _one_message(contents: pa.Array, message: pa.DataType) -> pa.ListArray:
+    """Per row, a list of one assistant message saying that row's ``contents``."""
+    roles = pa.repeat(pa.scalar("assistant"), len(contents))
+    return _messages(roles, contents, np.arange(len(contents) + 1), message)
+
+
+def _prompts(
+    context: pa.ListArray, prompt: pa.Array, rows: np.ndarray, message: pa.DataType
+) -> pa.ListArray:
+    """Per pair (its comparison's row in ``rows``), the comparison's context followed by its
+    prompt as a user message."""
+    starts = context.offsets.to_numpy()  # into ``context.values``
+    roles, contents = context.values.flatten()
+    lengths = np.diff(starts)[rows] + 1
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    # a pair's k-th message is its comparison's k-th context message, but the last, which is
+    # its prompt: the prompts come after the context messages in the arrays joined below
+    taken = np.repeat(starts[rows] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    taken[offsets[1:] - 1] = len(contents) + rows
+    roles = pa.concat_arrays([roles, pa.repeat(pa.scalar("user"), len(prompt))])
+    contents = pa.concat_arrays([contents, prompt])
+    return _messages(roles.take(taken), contents.take(taken), offsets, message)
 
 
 def conversations(turns: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,8 @@ import polars as pl
 from community_alignment.load import scan
 from tests.conftest import raw_row
 
+PROMPT = 'Prompt {} of 1, with "quotes",\ncommas'  # raw_row's prompt of conversation 1
+
 
 def comparisons(result) -> pl.DataFrame:
     return scan(result.release, "comparisons").collect().sort("conversation_id", "turn")
@@ -29,6 +31,23 @@ def test_context_holds_earlier_prompts_and_the_chosen_replies(build_rows):
     assert third["context"][1]["content"] == "Answer B1 of 1"
     assert third["context"][3]["content"] == "Answer C2 of 1"
     assert third["context_complete"] is True
+
+
+def test_pairs_hold_the_context_and_prompt_then_the_chosen_and_each_rejected_reply(build_rows):
+    result = build_rows([raw_row("1", turns=3, choices=["response_b", "response_c", "response_a"])])
+    pairs = scan(result.release, "pairs").collect().filter(pl.col("turn") == 3)
+    assert pairs["pair_id"].to_list() == ["1-3-b", "1-3-c", "1-3-d"]
+    assert pairs["rejected_choice"].to_list() == [1, 2, 3]
+    assert set(pairs["chosen_choice"]) == {0}
+    for pair in pairs.iter_rows(named=True):
+        assert [(m["role"], m["content"]) for m in pair["prompt"]] == [
+            ("user", PROMPT.format(1)), ("assistant", "Answer B1 of 1"),
+            ("user", PROMPT.format(2)), ("assistant", "Answer C2 of 1"),
+            ("user", PROMPT.format(3)),
+        ]  # fmt: skip
+        letter = "ABCD"[pair["rejected_choice"]]
+        assert pair["chosen"] == [{"role": "assistant", "content": "Answer A3 of 1"}]
+        assert pair["rejected"] == [{"role": "assistant", "content": f"Answer {letter}3 of 1"}]
 
 
 def test_empty_string_literal_is_missing_and_end_of_text_is_stripped(build_rows):
