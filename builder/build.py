@@ -207,7 +207,6 @@ def _write_tables_in(
     in_flight: deque[list[Future]] = deque()
     # rows without a language or country are all in the row quarantine, so not in a part
     parts = _parts(work)
-    comparisons_schema = schema.arrow_schema("comparisons")
     for number, folder in enumerate(parts, start=1):
         language, country = folder.name.split("-")
         if progress:
@@ -236,8 +235,7 @@ def _write_tables_in(
             turns = tables.with_annotators(
                 part[released["_row"].slice(offset, length)], decisions.annotators
             )
-            # converted to Arrow once: pairs are made from the comparisons as written
-            comparisons = tables.comparisons(turns).to_arrow().cast(comparisons_schema)
+            comparisons = tables.comparisons(turns)  # pairs are made from them as written
             makers = {
                 "comparisons": lambda comparisons=comparisons: comparisons,
                 "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),

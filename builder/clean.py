@@ -18,7 +18,6 @@ from builder.raw import ByteProfile
 from community_alignment import schema
 from community_alignment.hashing import fold_of, stable_id_expr
 
-MESSAGE = pl.Struct({"role": pl.String, "content": pl.String})
 LETTERS = [str(c) for c in schema.codes("choice")]
 FLAGS = ["is_pregenerated_first_prompt", "in_balanced_subset", "in_balanced_subset_10"]
 CONVERSATION_FIELDS = [
@@ -27,7 +26,7 @@ CONVERSATION_FIELDS = [
 ]  # fmt: skip
 TURN_FIELDS = [
     "turn", "exists", "prompt", "responses", "raw_choice", "choice", "explanation",
-    "turn_problem", "context", "context_complete", "item_id",
+    "turn_problem", "context_complete", "item_id",
 ]  # fmt: skip
 
 
@@ -468,7 +467,13 @@ def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
 
 
 def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per present turn, with its context, flags and ids; conversation fields repeated."""
+    """One row per present turn, with its flags and ids; conversation fields repeated.
+
+    A turn's context (the messages before it) is not made here: its text is the earlier
+    turns' own, so the tables make it from them (:func:`builder.tables.comparisons`), and the
+    work files hold each text once. Whether it is complete, and the item id, which hashes it,
+    are made here, from the row.
+    """
     turns = schema.turn_prefixes()
     folds = {a: fold_of(a) for a in frame["annotator_id"].drop_nulls().unique()}
     wide = (
@@ -493,15 +498,6 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
             for n, _ in turns[:position]
             for role, field in (("user", "prompt"), ("assistant", "chosen"))
         ]
-        # an unknown message (no prompt, or no choice) is left out of the context
-        context = (
-            pl.concat_list(
-                pl.when(content.is_not_null()).then(pl.struct(role=pl.lit(role), content=content))
-                for role, content in earlier
-            ).list.drop_nulls()
-            if earlier
-            else pl.lit([], dtype=pl.List(MESSAGE))
-        )
         complete = (
             pl.all_horizontal(c.is_not_null() for _, c in earlier) if earlier else pl.lit(True)
         )
@@ -513,7 +509,6 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
                     "exists", "prompt", "responses", "raw_choice", "choice", "explanation",
                     "turn_problem",
                 )),
-                context.alias("context"),
                 complete.alias("context_complete"),
                 _item_id(number, earlier).alias("item_id"),
             ).filter(pl.col("exists"))

@@ -47,14 +47,11 @@ def released_turns(part: pl.DataFrame, accepted_rows: pl.DataFrame) -> pl.DataFr
 
 
 def text_bytes() -> pl.Expr:
-    """A turn's text in bytes: its prompt, responses, context and explanation (a view's
-    length is stored with it, so this reads no text)."""
+    """A turn's text in bytes: its prompt, responses and explanation (a view's length is
+    stored with it, so this reads no text)."""
     responses = pl.col("responses").list.eval(pl.element().str.len_bytes()).list.sum()
-    context = (
-        pl.col("context").list.eval(pl.element().struct.field("content").str.len_bytes()).list.sum()
-    )
     return pl.sum_horizontal(
-        pl.col("prompt").str.len_bytes(), responses, context, pl.col("explanation").str.len_bytes()
+        pl.col("prompt").str.len_bytes(), responses, pl.col("explanation").str.len_bytes()
     )
 
 
@@ -115,9 +112,38 @@ def turn_quarantine(turns: pl.DataFrame) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def comparisons(turns: pl.DataFrame) -> pl.DataFrame:
-    """The comparisons among turns that are in order (see :func:`conversation_slices`)."""
-    return turns.filter(pl.col("is_comparison")).select(schema.field_names("comparisons"))
+def comparisons(turns: pl.DataFrame) -> pa.Table:
+    """The comparisons among turns that are in order (see :func:`conversation_slices`), as an
+    Arrow table in the release schema, each with its context made from the turns before it."""
+    spec = schema.arrow_schema("comparisons")
+    rows = turns["is_comparison"].arg_true().to_numpy()
+    made = turns[rows].select(n for n in spec.names if n != "context").to_arrow()
+    context = _contexts(turns, rows, spec.field("context").type)
+    arrays = [context if name == "context" else made[name] for name in spec.names]
+    return pa.Table.from_arrays(arrays, names=spec.names).cast(spec)
+
+
+def _contexts(turns: pl.DataFrame, rows: np.ndarray, message: pa.DataType) -> pa.ListArray:
+    """Per turn at ``rows`` of ``turns`` (which are in conversation order), the messages of
+    the turns before it in its conversation: each one's prompt, then the response the
+    annotator chose; an unknown message (no prompt, or no valid choice) is left out."""
+    said = turns.select(
+        pl.col("prompt"),
+        pl.col("responses").list.get(pl.col("choice"), null_on_oob=True).alias("chosen"),
+        pl.col("conversation_id").ne_missing(pl.col("conversation_id").shift(1)).alias("first"),
+    )
+    count = turns.height
+    texts = pa.concat_arrays([said[c].to_arrow().cast(pa.string()) for c in ("prompt", "chosen")])
+    # every message in order, as its text's place in ``texts``: prompts first, then replies
+    known = np.column_stack([said[c].is_not_null().to_numpy() for c in ("prompt", "chosen")])
+    place = np.column_stack([np.arange(count), count + np.arange(count)])[known]
+    starts = np.concatenate([[0], np.cumsum(known.sum(axis=1))])  # each turn's first message
+    first = np.maximum.accumulate(np.where(said["first"].to_numpy(), np.arange(count), 0))
+    begin, end = starts[first[rows]], starts[rows]  # the messages before a turn
+    offsets = np.concatenate([[0], np.cumsum(end - begin)])
+    taken = place[np.repeat(begin - offsets[:-1], end - begin) + np.arange(offsets[-1])]
+    roles = pa.array(["user", "assistant"]).take((taken >= count).astype(np.int8))
+    return _messages(roles, texts.take(taken), offsets, message)
 
 
 def pair_count(released: pl.DataFrame) -> int:
