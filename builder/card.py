@@ -413,14 +413,19 @@ def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[d
     from community_alignment import iw
     from community_alignment.agreement import agreement
 
-    lazy = comparisons.lazy()
-    if lazy.select(pl.len()).collect().item() == 0:
+    # the columns both need, read once
+    picks = (
+        comparisons.lazy()
+        .select("item_id", "choice", "annotator_id", "country", "comparison_id")
+        .collect()
+    )
+    if picks.is_empty():
         return [], None
     with warnings.catch_warnings():
         # an annotator's repeated pick on a unit is dropped, as the card says
         warnings.simplefilter("ignore", UserWarning)
-        table = agreement(lazy, by="country", n_resamples=RESAMPLES, seed=SEED)
-        cross = iw.distance_vs_disagreement(lazy, n_resamples=RESAMPLES, seed=SEED)
+        table = agreement(picks, by="country", n_resamples=RESAMPLES, seed=SEED)
+        cross = iw.distance_vs_disagreement(picks, n_resamples=RESAMPLES, seed=SEED)
     return ordered_agreement(table), cross
 
 

@@ -75,8 +75,14 @@ THRESHOLD = 10  # annotators a first prompt or a unit needs to count as widely s
 
 
 def _lazy(frame: pl.DataFrame | pl.LazyFrame, columns: tuple[str, ...]) -> pl.LazyFrame:
-    lazy = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-    return lazy.select(columns)
+    """The frame as a lazy frame, checked to have ``columns``. Its other columns are not
+    selected away: the queries read only what they use, and a selection first made polars
+    hold a scan's text in memory (about 170 MB more on the full corpus)."""
+    lazy = frame.lazy()
+    missing = [c for c in columns if c not in lazy.collect_schema()]
+    if missing:
+        raise ValueError(f"the frame lacks column(s) the statistics need: {', '.join(missing)}")
+    return lazy
 
 
 def _share(numerator: int | float, total: int) -> float:

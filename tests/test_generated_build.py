@@ -8,7 +8,7 @@ import pytest
 from builder.build import build
 from builder.generate import GeneratorConfig, generate
 from community_alignment import schema
-from community_alignment.headline import describe
+from community_alignment.headline import describe, statistics
 from community_alignment.load import scan
 
 ALIASES = schema.vocabulary("annotator_political")["aliases"]
@@ -86,3 +86,10 @@ def test_describe_equals_the_generators_statistics(built):
     )
     shares = {k: v / truth["comparisons"] for k, v in truth["comparisons_by_choice"].items()}
     assert stats["position_shares"] == pytest.approx(shares)
+
+
+def test_statistics_name_the_columns_a_frame_lacks(built):
+    _, result = built
+    comparisons = scan(result.release, "comparisons").drop("responses")
+    with pytest.raises(ValueError, match="lacks column.*: responses"):
+        statistics(comparisons, scan(result.release, "conversations"))
