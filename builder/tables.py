@@ -13,10 +13,10 @@ from community_alignment import schema
 
 
 def order(keys: list[str]) -> list[pl.Expr]:
-    """Deterministic row order: ids in numeric order when they are numbers, then as text."""
-    numeric = [
-        pl.col(k).cast(pl.Int64, strict=False) if k.endswith("_id") else pl.col(k) for k in keys
-    ]
+    """Deterministic row order: by the ids in numeric order where they are numbers (ids that
+    are not come last), then by every key as it is. The ids come first, so a conversation's
+    rows stay together whatever its id ("a", "010" and "10" included)."""
+    numeric = [pl.col(k).cast(pl.Int64, strict=False) for k in keys if k.endswith("_id")]
     return [*numeric, *(pl.col(k) for k in keys)]
 
 

@@ -1157,7 +1157,7 @@ def _shard_names(release: Release):
 
 
 def _order_keys(table: str) -> tuple[list[str], list[pl.Expr]]:
-    """builder.tables._sorted's order: ids numerically when they are numbers, then as text."""
+    """builder.tables.order, restated: ids numerically when they are numbers, then every key."""
     keys = schema.table(table)["sort_by"]
     numeric = [
         pl.col(k).cast(pl.Int64, strict=False).alias(f"_n_{k}") if k.endswith("_id") else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from builder.validate import validate
 from community_alignment.load import scan
 from tests.conftest import raw_row
 
@@ -234,3 +235,17 @@ def test_responses_cell_that_disagrees_with_the_columns_is_counted_per_turn(buil
         "1": 0, "2": 1, "3": 0, "4": 0,
     }  # fmt: skip
     assert "Answer C2 of 1" in comparisons(result).filter(pl.col("turn") == 2)["responses"][0]
+
+
+def test_ids_that_are_not_numbers_sort_after_numbers_and_keep_conversations_together(build_rows):
+    a = raw_row("a", turns=3, choices=["response_a", "response_b", "response_c"])
+    rows = [raw_row("b", turns=2), a, raw_row("10", turns=2), raw_row("010", turns=1),
+            raw_row("9", turns=2)]  # fmt: skip
+    result = build_rows(rows)
+    released = scan(result.release, "comparisons").collect()
+    assert released["comparison_id"].to_list() == [
+        "9-1", "9-2", "010-1", "10-1", "10-2", "a-1", "a-2", "a-3", "b-1", "b-2",
+    ]  # fmt: skip
+    third = released.filter(pl.col("comparison_id") == "a-3").row(0, named=True)
+    assert [m["content"] for m in third["context"]][1::2] == ["Answer A1 of a", "Answer B2 of a"]
+    assert validate(result.release, load=False).ok
