@@ -106,10 +106,10 @@ def build(
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
 
-def _clean_batch(number: int, table: pa.Table, first_row: int, work: Path) -> tuple:
+def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work: Path) -> tuple:
     """Clean one batch and write its turns to the work files; return its keys and counts."""
     profiles = {name: raw.ByteProfile.of(table[name]) for name in clean.released_text_columns()}
-    batch = raw.frame(table, first_row)
+    batch = raw.frame(table, first_row, path)
     del table
     mismatches = clean.responses_cell_mismatches(batch)
     normalised, changed = clean.normalise(batch, profiles)
@@ -153,7 +153,7 @@ def _stream(
 
     with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
         for number, (table, first_row) in enumerate(raw.tables(path, header, block_bytes)):
-            pending.append(pool.submit(_clean_batch, number, table, first_row, work))
+            pending.append(pool.submit(_clean_batch, number, table, first_row, path, work))
             while len(pending) >= STREAM_WORKERS + STREAM_QUEUED:
                 settle(pending.popleft())
         while pending:
