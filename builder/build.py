@@ -91,7 +91,7 @@ def build(
         decisions = decide.decide(rows)
         clock.lap("decide: duplicates, conflicts, demographics")
         outputs = _write_tables(root, work, decisions, progress)
-        shutil.rmtree(work)
+        removed = aside.submit(shutil.rmtree, work)  # while the card is made
         clock.lap("tables: comparisons, pairs, conversations, annotators")
         report = _report(src, rows, decisions, outputs) | {"text": text}
         prepared.result()
@@ -102,6 +102,7 @@ def build(
         )
         clock.lap("manifest: checksums")
         report["seconds"] = clock.laps  # in the report beside the release, never in it
+        removed.result()
         _write_report(report_root, report, outputs["quarantine"])
     return BuildResult(release=out, report_dir=report_dir, report=report)
 

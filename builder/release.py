@@ -175,7 +175,8 @@ def write_manifest(
     }
     for extra in sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST):
         relative = extra.relative_to(root).as_posix()
-        files.setdefault(relative, {"sha256": file_sha256(extra)})
+        if relative not in files:  # the shards' checksums were taken as they were written
+            files[relative] = {"sha256": file_sha256(extra)}
     manifest = {
         "release_version": release_version,
         "builder_version": builder_version,
