@@ -8,8 +8,8 @@ file), builds both files twice (once as the builder writes, once with pyarrow's
 ``use_content_defined_chunking``) and, for each table, cuts the files of both builds into
 content-defined chunks the way Xet storage does (a gear hash; 8-128 KiB, about 64 KiB on
 average) and reports the share of the second build's bytes in chunks the first already has.
-The chunker is a model of Xet's, not Xet itself. (What chunking costs in time is measured on
-a full-scale build: ``bench_build.py``.)
+The chunker is a model of Xet's, not Xet itself. (What chunking cost in time was measured on
+full-scale builds with it and without: see ``builder/release.py``.)
 """
 
 from __future__ import annotations

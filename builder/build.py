@@ -22,10 +22,12 @@ STREAM_WORKERS = 2  # batches cleaned at once
 # batches read ahead of those being cleaned: one, so both workers stay busy while the next is
 # read (0.35 s faster at full scale, and about 50 MB more, below the tables step's peak)
 STREAM_QUEUED = 1
-SLICE_BYTES = 10 << 20  # text made into tables at a time: more is no faster, and holds more
+# text of the turns made into tables at a time (their contexts, made then, and the pairs'
+# repeats come on top): more is no faster, and holds more
+SLICE_BYTES = 10 << 20
 # slices queued for the lanes beyond the one being made: two held ~85 MB more, no faster
 SLICES_IN_FLIGHT = 1
-TABLE_LANES = ("comparisons", "pairs", "conversations")  # each made and written in its own thread
+TABLE_LANES = ("comparisons", "pairs", "conversations")  # each written in a thread of its own
 
 
 @dataclass
@@ -219,9 +221,10 @@ def _write_tables_in(
         quarantines.append(tables.turn_quarantine(released))
         activity.append(tables.activity(released))
         # the tables are made a slice of conversations at a time (the part's turns are the only
-        # thing of its size in memory), each table in a lane of its own, so that the three
-        # are made and written side by side (polars and Parquet encoding let go of the GIL)
-        # while each is written in order; the lanes go on from one part to the next
+        # thing of its size in memory): comparisons here, pairs and conversations in their
+        # lanes, and each table written in its lane, so that the three are made and written
+        # side by side (polars and Parquet encoding let go of the GIL) while each is written
+        # in order; the lanes go on from one part to the next
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),

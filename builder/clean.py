@@ -358,7 +358,7 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
     to_index = {raw: LETTERS.index(code) for raw, code in raw_to_code("choice").items()}
     turns = schema.turn_prefixes()
 
-    def without_junk(text: pl.Expr) -> pl.Expr:  # a response that was only junk is missing
+    def missing_if_empty(text: pl.Expr) -> pl.Expr:  # a response that was only junk
         return pl.when(text == "").then(None).otherwise(text)
 
     def raw(prefix: str, name: str) -> pl.Expr:
@@ -366,7 +366,7 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
 
     wide = wide.with_columns(
         *(
-            without_junk(raw(prefix, f"response_{letter}")).alias(f"t{n}_{letter}")
+            missing_if_empty(raw(prefix, f"response_{letter}")).alias(f"t{n}_{letter}")
             for n, prefix in turns
             for letter in LETTERS
         ),

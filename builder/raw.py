@@ -1,4 +1,4 @@
-"""Scan the raw CSV in batches with an explicit all-text schema; check its structure.
+"""Scan the raw CSV in batches, every column as bytes then text; check its structure.
 
 A file that cannot be read as the raw layout stops the build with the file, line and column:
 a missing column, a record with the wrong number of fields (a ragged or truncated file), an
@@ -160,8 +160,9 @@ def frame(table: pa.Table, first_row: int, path: Path) -> pl.DataFrame:
     assert isinstance(converted, pl.DataFrame)
     try:
         text = converted.with_columns(pl.all().cast(pl.String))
-    except pl.exceptions.ComputeError as error:
-        raise BuildError(f"{path}: {locate_problem(path, table.num_columns)}") from error
+    except (pl.exceptions.ComputeError, pl.exceptions.InvalidOperationError) as error:
+        where = locate_problem(path, table.num_columns)
+        raise BuildError(f"{path}: {where} (polars said: {str(error).splitlines()[0]})") from error
     return text.with_row_index(ROW_NUMBER, offset=first_row).with_columns(
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )

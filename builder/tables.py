@@ -13,11 +13,19 @@ from community_alignment import schema
 
 
 def order(keys: list[str]) -> list[pl.Expr]:
-    """Deterministic row order: by the ids in numeric order where they are numbers (ids that
-    are not come last), then by every key as it is. The ids come first, so a conversation's
-    rows stay together whatever its id ("a", "010" and "10" included)."""
-    numeric = [pl.col(k).cast(pl.Int64, strict=False) for k in keys if k.endswith("_id")]
-    return [*numeric, *(pl.col(k) for k in keys)]
+    """Deterministic row order: key by key, an id in numeric order where it is a number (ids
+    that are not come last), then as text; other keys as they are. An id's text follows its
+    number at once, so a conversation's rows stay together whatever its id ("a", "010" and
+    "10" included)."""
+    return [
+        expr
+        for k in keys
+        for expr in (
+            (pl.col(k).cast(pl.Int64, strict=False), pl.col(k))
+            if k.endswith("_id")
+            else (pl.col(k),)
+        )
+    ]
 
 
 def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
@@ -168,8 +176,12 @@ def pairs(comparisons: pa.Table) -> pa.Table:
     column = {name: complete[name].chunk(0) for name in complete.column_names}
     count = len(LETTERS)
     starts = column["responses"].offsets.to_numpy()
-    if not (np.diff(starts) == count).all():
-        raise ValueError(f"every comparison must list {count} responses, in shown order")
+    wrong = np.flatnonzero(np.diff(starts) != count)
+    if wrong.size:
+        raise ValueError(
+            f"comparison {column['comparison_id'][int(wrong[0])]}: {np.diff(starts)[wrong[0]]} "
+            f"responses, expected {count} in shown order"
+        )
     texts = column["responses"].values
     candidates = starts[:-1, None] + np.arange(count)  # where each comparison's responses are
     present = texts.is_valid().to_numpy(zero_copy_only=False)[candidates]

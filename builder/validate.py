@@ -1157,7 +1157,8 @@ def _shard_names(release: Release):
 
 
 def _order_keys(table: str) -> tuple[list[str], list[pl.Expr]]:
-    """builder.tables.order, restated: ids numerically when they are numbers, then every key."""
+    """builder.tables.order, restated: key by key, an id numerically when it is a number, then
+    as text. Returns the keys and the numeric columns (``_n_<key>``) to add."""
     keys = schema.table(table)["sort_by"]
     numeric = [
         pl.col(k).cast(pl.Int64, strict=False).alias(f"_n_{k}") if k.endswith("_id") else None
@@ -1179,7 +1180,7 @@ def _sort_order(release: Release):
         groups: dict[str, list[pl.LazyFrame]] = defaultdict(list)
         for f, lf in release.rows(table):
             groups[f.group].append(lf.select(columns))
-        order = [*[e.meta.output_name() for e in numeric], *keys]
+        order = [n for k in keys for n in ((f"_n_{k}", k) if k.endswith("_id") else (k,))]
         for group in sorted(groups):  # a group's shards, in order
             frame = (
                 pl.concat(groups[group])

@@ -51,6 +51,18 @@ def test_file_that_is_not_utf8_names_line_and_byte(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_bytes_that_are_not_utf8_inside_a_quoted_multiline_cell_name_their_line(tmp_path):
+    rows = [raw_row(str(n), first_turn_feedback=f"Line one\nline two of {n}") for n in range(1, 60)]
+    source = write_raw(tmp_path / "raw.csv", rows)
+    data = source.read_bytes()
+    at = data.index(b"line two of 41")
+    source.write_bytes(data[:at] + b"\xff" + data[at:])
+    line = data[:at].count(b"\n") + 1
+    with pytest.raises(BuildError, match=rf"line {line}, byte 1: not UTF-8 \(byte 0xff\)"):
+        build(source, tmp_path / "release", block_bytes=4096)
+    assert leftovers(tmp_path) == []
+
+
 def test_empty_file_and_header_only_file_are_errors(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from builder.validate import validate
 from community_alignment.load import scan
@@ -101,13 +102,15 @@ def test_missing_chosen_candidate_is_quarantined(build_rows):
     assert not list(result.release.glob("data/comparisons/**/*.parquet"))
 
 
-def test_missing_other_candidate_stays_null_and_gets_no_pair(build_rows):
-    result = build_rows([raw_row("1", turns=1, first_turn_response_c="")])
+@pytest.mark.parametrize("missing", ["", " \n<|end_of_text|>"])  # empty, or only junk
+def test_missing_other_candidate_stays_null_and_gets_no_pair(build_rows, missing):
+    result = build_rows([raw_row("1", turns=1, first_turn_response_c=missing)])
     assert comparisons(result)["responses"].to_list() == [
         ["Answer A1 of 1", "Answer B1 of 1", None, "Answer D1 of 1"]
     ]
     pairs = scan(result.release, "pairs").collect()
     assert sorted(pairs["rejected_choice"].to_list()) == [1, 3]
+    assert not (result.report_dir / "_work").exists()  # the work files are gone
 
 
 def test_turn_without_choice_stays_in_conversations_only(build_rows):
