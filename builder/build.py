@@ -98,13 +98,13 @@ def build(
         report = _report(src, rows, decisions, outputs) | {"text": text}
         prepared.result()
         card.write(root, outputs["shards"], src.provenance(), report, repo_id, iw_labels)
-        clock.lap("card: statistics, agreement, figures")
+        removed.result()  # the work files, removed while the card was made
+        clock.lap("card: statistics, agreement, figures; work files removed")
         release.write_manifest(
             root, src.provenance(), outputs["shards"], __version__, card.release_version()
         )
         clock.lap("manifest: checksums")
         report["seconds"] = clock.laps  # in the report beside the release, never in it
-        removed.result()
         _write_report(report_root, report, outputs["quarantine"])
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
