@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -77,16 +76,6 @@ def without_records(source: Path, target: Path, first: int, count: int) -> None:
                 writer.writerow(record)
 
 
-def chunked_writer(self: release.ShardWriter) -> pq.ParquetWriter:
-    """ShardWriter._open with content-defined chunking on."""
-    name = f"{self.country}-{len(self.shards):05d}-of-{self.count:05d}.parquet"
-    self._written = 0
-    return pq.ParquetWriter(
-        self.folder / name, self.arrow_schema, compression="zstd", write_page_index=True,
-        write_statistics=self.statistics, use_content_defined_chunking=True,
-    )  # fmt: skip
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=6000)
@@ -97,10 +86,11 @@ def main() -> int:
         before, after = work / "before.csv", work / "after.csv"
         generate(before, GeneratorConfig(conversations=args.conversations, seed=0))
         without_records(before, after, 21, args.drop)
-        plain = release.ShardWriter._open
+        plain = release.ShardWriter.OPTIONS
+        chunked = {**plain, "use_content_defined_chunking": True}
         print("| writer | table | MB | already held |\n|---|---|---:|---:|")
-        for label, opener in (("as built", plain), ("content-defined chunking", chunked_writer)):
-            release.ShardWriter._open = opener
+        for label, options in (("as built", plain), ("content-defined chunking", chunked)):
+            release.ShardWriter.OPTIONS = options
             for raw in (before, after):
                 build(raw, work / f"{label}-{raw.stem}")
             for table in ("comparisons", "pairs", "conversations"):
@@ -108,7 +98,7 @@ def main() -> int:
                 second = sorted((work / f"{label}-after" / "data" / table).rglob("*.parquet"))
                 share, size = already_held(first, second)
                 print(f"| {label} | {table} | {size / 1e6:.1f} | {share:.0%} |")
-        release.ShardWriter._open = plain
+        release.ShardWriter.OPTIONS = plain
     return 0
 
 

@@ -411,20 +411,16 @@ def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[d
     """Agreement by country (rows in country order) and ``iw.distance_vs_disagreement``, with
     the card's bootstrap parameters; ``([], None)`` when there is no comparison."""
     from community_alignment import iw
-    from community_alignment.agreement import agreement
+    from community_alignment.agreement import ANNOTATOR, CHOICE, COMPARISON, ITEM, agreement
 
     # the columns both need, read once
-    picks = (
-        comparisons.lazy()
-        .select("item_id", "choice", "annotator_id", "country", "comparison_id")
-        .collect()
-    )
+    picks = comparisons.lazy().select(ITEM, CHOICE, ANNOTATOR, iw.COUNTRY, COMPARISON).collect()
     if picks.is_empty():
         return [], None
     with warnings.catch_warnings():
         # an annotator's repeated pick on a unit is dropped, as the card says
         warnings.simplefilter("ignore", UserWarning)
-        table = agreement(picks, by="country", n_resamples=RESAMPLES, seed=SEED)
+        table = agreement(picks, by=iw.COUNTRY, n_resamples=RESAMPLES, seed=SEED)
         cross = iw.distance_vs_disagreement(picks, n_resamples=RESAMPLES, seed=SEED)
     return ordered_agreement(table), cross
 

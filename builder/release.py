@@ -70,13 +70,14 @@ class ShardWriter:
         self._pending: pa.Table | None = None  # fewer rows than a row group, not yet written
         self._written = 0
 
+    OPTIONS = {"compression": "zstd", "write_page_index": True}  # pyarrow's ParquetWriter's
+
     def _open(self) -> pq.ParquetWriter:
         name = f"{self.country}-{len(self.shards):05d}-of-{self.count:05d}.parquet"
         self._written = 0
         return pq.ParquetWriter(
-            self.folder / name, self.arrow_schema, compression="zstd",
-            write_page_index=True, write_statistics=self.statistics,
-        )  # fmt: skip
+            self.folder / name, self.arrow_schema, write_statistics=self.statistics, **self.OPTIONS
+        )
 
     def _close_shard(self) -> None:
         self._writer.close()

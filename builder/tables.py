@@ -147,9 +147,9 @@ def _contexts(turns: pl.DataFrame, rows: np.ndarray, message: pa.DataType) -> pa
     place = np.column_stack([np.arange(count), count + np.arange(count)])[known]
     starts = np.concatenate([[0], np.cumsum(known.sum(axis=1))])  # each turn's first message
     first = np.maximum.accumulate(np.where(said["first"].to_numpy(), np.arange(count), 0))
-    begin, end = starts[first[rows]], starts[rows]  # the messages before a turn
-    offsets = np.concatenate([[0], np.cumsum(end - begin)])
-    taken = place[np.repeat(begin - offsets[:-1], end - begin) + np.arange(offsets[-1])]
+    begin = starts[first[rows]]  # the messages before a turn: begin up to its own first
+    offsets, spans = _spans(begin, starts[rows] - begin)
+    taken = place[spans]
     roles = pa.array(["user", "assistant"]).take((taken >= count).astype(np.int8))
     return _messages(roles, texts.take(taken), offsets, message)
 
@@ -203,6 +203,17 @@ def pairs(comparisons: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=spec)
 
 
+def _spans(begin: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """List offsets for lists of ``lengths``, and the indices ``begin[i] .. begin[i] +
+    lengths[i] - 1`` of every list, one after another.
+
+    >>> _spans(np.array([5, 0]), np.array([2, 3]))
+    (array([0, 2, 5]), array([5, 6, 0, 1, 2]))
+    """
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    return offsets, np.repeat(begin - offsets[:-1], lengths) + np.arange(offsets[-1])
+
+
 def _messages(
     roles: pa.Array, contents: pa.Array, offsets: np.ndarray, message: pa.DataType
 ) -> pa.ListArray:
@@ -223,11 +234,9 @@ def _prompts(
     prompt as a user message."""
     starts = context.offsets.to_numpy()  # into ``context.values``
     roles, contents = context.values.flatten()
-    lengths = np.diff(starts)[rows] + 1
-    offsets = np.concatenate([[0], np.cumsum(lengths)])
     # a pair's k-th message is its comparison's k-th context message, but the last, which is
     # its prompt: the prompts come after the context messages in the arrays joined below
-    taken = np.repeat(starts[rows] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    offsets, taken = _spans(starts[rows], np.diff(starts)[rows] + 1)
     taken[offsets[1:] - 1] = len(contents) + rows
     roles = pa.concat_arrays([roles, pa.repeat(pa.scalar("user"), len(prompt))])
     contents = pa.concat_arrays([contents, prompt])
