@@ -6,12 +6,15 @@ import json
 import shutil
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from builder import card, clean, decide, raw, release, sources, tables
 from builder.errors import BuildError
@@ -27,6 +30,11 @@ STREAM_QUEUED = 1
 SLICE_BYTES = 10 << 20
 # slices queued for the lanes beyond the one being made: two held ~85 MB more, no faster
 SLICES_IN_FLIGHT = 1
+# text of a part's turns read at a time: a part with more is first split into buckets of
+# consecutive conversations, so that memory does not grow with the largest part
+BUCKET_BYTES = 128 << 20
+REWRITE_WORKERS = 2  # work files split into buckets at once
+BUCKETS = "_buckets"  # the work folder's folder of buckets
 TABLE_LANES = ("comparisons", "pairs", "conversations")  # each written in a thread of its own
 
 
@@ -122,7 +130,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
         "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
         clean.choices_recorded(),
     )  # fmt: skip
-    turns = clean.to_turns(normalised)
+    turns = clean.to_turns(normalised).with_columns(tables.index_columns())
     for (language, country), part in turns.partition_by(
         ["language", "country"], as_dict=True
     ).items():
@@ -188,12 +196,76 @@ def _write_tables(
 
 
 def _parts(work: Path) -> list[Path]:
-    """The work folders of the parts to release, largest first: the largest part is then
-    read while nothing else is in memory, and each smaller one while the tail of the one
-    before is still being written."""
-    folders = [f for f in work.iterdir() if MISSING not in f.name.split("-")]
+    """The work folders of the parts to release, largest first: the largest is then read (a
+    bucket at a time) before the allocators hold memory that the others left behind."""
+    folders = [f for f in work.iterdir() if f.name != BUCKETS and MISSING not in f.name.split("-")]
     size = {f: sum(p.stat().st_size for p in f.glob("*.parquet")) for f in folders}
     return sorted(folders, key=lambda f: (-size[f], f.name))
+
+
+@dataclass
+class _Bucket:
+    offset: int  # its first row in the part's index (``tables.released_turns``)
+    length: int
+    read: Callable[[], pl.DataFrame]  # its turns, and maybe rows of other raw rows
+
+
+def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterator[_Bucket]:
+    """Runs of consecutive conversations of a part (rows of its index ``released``), each with
+    about ``BUCKET_BYTES`` of text, and how to read each one's turns.
+
+    A part that fits is read whole. A larger one is first split: each work file is read once
+    and its rows go to one Arrow IPC file per bucket, in file order whichever thread read
+    them, so a bucket's file is the same from one build to the next.
+    """
+    bounds = tables.conversation_slices(released, BUCKET_BYTES, "text_bytes")
+    if len(bounds) == 1:
+        yield _Bucket(0, released.height, lambda: pl.read_parquet(files))
+        return
+    number = np.repeat(np.arange(len(bounds), dtype=np.int32), [n for _, n in bounds])
+    bucket_of = released.select("raw_row", bucket=number).unique("raw_row", keep="first")
+
+    def split(file: Path) -> list[tuple[int, pa.Table]]:
+        rows = pl.read_parquet(file).join(bucket_of, on="raw_row", how="inner")
+        pieces = rows.partition_by("bucket", as_dict=True, include_key=False)
+        # to Arrow's plain strings: a piece keeps only its own text (polars' views would
+        # point into the whole file's)
+        oldest = pl.CompatLevel.oldest()
+        return [(b, piece.to_arrow(compat_level=oldest)) for (b,), piece in sorted(pieces.items())]
+
+    folder.mkdir(parents=True)
+    paths = [folder / f"{b:05d}.arrow" for b in range(len(bounds))]
+    writers: dict[int, ipc.RecordBatchStreamWriter] = {}
+
+    def settle(job: Future) -> None:
+        for b, table in job.result():
+            if b not in writers:
+                writers[b] = ipc.new_stream(paths[b], table.schema)
+            writers[b].write_table(table)
+
+    pending: deque[Future] = deque()
+    try:
+        with ThreadPoolExecutor(max_workers=REWRITE_WORKERS) as pool:
+            for file in files:
+                pending.append(pool.submit(split, file))
+                while len(pending) > REWRITE_WORKERS:
+                    settle(pending.popleft())
+            while pending:
+                settle(pending.popleft())
+    finally:
+        for writer in writers.values():
+            writer.close()
+
+    def reader(path: Path) -> Callable[[], pl.DataFrame]:
+        def read() -> pl.DataFrame:
+            frame = pl.read_ipc_stream(path)
+            path.unlink()
+            return frame
+
+        return read
+
+    for (offset, length), path in zip(bounds, paths, strict=True):
+        yield _Bucket(offset, length, reader(path))
 
 
 def _write_tables_in(
@@ -214,17 +286,17 @@ def _write_tables_in(
         language, country = folder.name.split("-")
         if progress:
             print(f"\rtables: part {number} of {len(parts)} ({folder.name})", end="", flush=True)
-        part = pl.read_parquet(folder / "*.parquet")
-        released = tables.released_turns(part, decisions.accepted_rows)
+        files = sorted(folder.glob("*.parquet"))
+        released = tables.released_turns(pl.scan_parquet(files), decisions.accepted_rows)
         if released.is_empty():
             continue
         quarantines.append(tables.turn_quarantine(released))
         activity.append(tables.activity(released))
-        # the tables are made a slice of conversations at a time (the part's turns are the only
-        # thing of its size in memory): comparisons here, pairs and conversations in their
-        # lanes, and each table written in its lane, so that the three are made and written
-        # side by side (polars and Parquet encoding let go of the GIL) while each is written
-        # in order; the lanes go on from one part to the next
+        # the tables are made a slice of conversations at a time (a bucket of the part's turns
+        # is the only thing of its size in memory): comparisons here, pairs and conversations
+        # in their lanes, and each table written in its lane, so that the three are made and
+        # written side by side (polars and Parquet encoding let go of the GIL) while each is
+        # written in order; the lanes go on from one bucket and part to the next
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),
@@ -235,22 +307,28 @@ def _write_tables_in(
             name: release.ShardWriter(root, name, language, country, size)
             for name, size in sizes.items() if size
         }  # fmt: skip
-        for offset, length in tables.conversation_slices(released, SLICE_BYTES, "text_bytes"):
-            turns = tables.with_annotators(
-                part[released["_row"].slice(offset, length)], decisions.annotators
-            )
-            comparisons = tables.comparisons(turns)  # pairs are made from them as written
-            makers = {
-                "comparisons": lambda comparisons=comparisons: comparisons,
-                "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
-                "conversations": lambda turns=turns: tables.conversations(turns),
-            }
-            in_flight.append([
-                lanes[name].submit(lambda out=writers[name], make=make: out.write(make()))
-                for name, make in makers.items() if name in writers
-            ])  # fmt: skip
-            while len(in_flight) > SLICES_IN_FLIGHT:
+        for bucket in _buckets(files, released, work / BUCKETS / folder.name):
+            # a bucket is read once the slices of the one before are written, so that two are
+            # never in memory at once
+            while in_flight:
                 _wait(in_flight.popleft())
+            index = released.slice(bucket.offset, bucket.length)
+            part = tables.in_order(bucket.read(), index)
+            for offset, length in tables.conversation_slices(index, SLICE_BYTES, "text_bytes"):
+                turns = tables.with_annotators(part.slice(offset, length), decisions.annotators)
+                comparisons = tables.comparisons(turns)  # pairs are made from them as written
+                makers = {
+                    "comparisons": lambda comparisons=comparisons: comparisons,
+                    "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
+                    "conversations": lambda turns=turns: tables.conversations(turns),
+                }
+                in_flight.append([
+                    lanes[name].submit(lambda out=writers[name], make=make: out.write(make()))
+                    for name, make in makers.items() if name in writers
+                ])  # fmt: skip
+                while len(in_flight) > SLICES_IN_FLIGHT:
+                    _wait(in_flight.popleft())
+            del part, turns, comparisons, makers
         # each lane closes its table's last shard (and takes its checksum) after its writes
         closed[folder.name] = [
             lanes[name].submit(writers[name].close) for name in sizes if name in writers
@@ -261,7 +339,6 @@ def _write_tables_in(
         )
         counts["turns"] += released.height
         counts["turns_without_choice"] += released["raw_choice"].is_null().sum()
-        del part, turns, comparisons, makers
     while in_flight:
         _wait(in_flight.popleft())
     if progress:

@@ -33,34 +33,54 @@ def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.sort(order(keys), nulls_last=True).select(schema.field_names(table))
 
 
-def released_turns(part: pl.DataFrame, accepted_rows: pl.DataFrame) -> pl.DataFrame:
-    """A light index of a part's released turns, in conversation order: where each is in
-    ``part`` (``_row``) and what the counts, quarantine and pairs need, without the text."""
-    present = pl.col("responses").list.eval(pl.element().is_not_null()).list.sum()
-    return (
-        part.lazy()
-        .with_row_index("_row")
-        .join(accepted_rows.lazy(), on="raw_row", how="semi")
-        .select(
-            "_row", "raw_row", "conversation_id", "annotator_id", "turn", "fold",
-            "turn_problem", "raw_choice", "context_complete",
-            pl.col("choice").is_not_null().alias("is_comparison"),
-            pl.col("explanation").is_not_null().alias("explained"),
-            present.alias("present_responses"),
-            text_bytes().alias("text_bytes"),
-        )
-        .sort(order(["conversation_id", "turn"]), nulls_last=True)
-        .collect(engine="in-memory")
-    )  # fmt: skip
-
-
-def text_bytes() -> pl.Expr:
-    """A turn's text in bytes: its prompt, responses and explanation (a view's length is
-    stored with it, so this reads no text)."""
+def index_columns() -> list[pl.Expr]:
+    """What the tables step needs to know of a turn's text, kept beside it in the work files
+    so that a part's index is read without the text: its size in bytes (prompt, responses and
+    explanation; a view's length is stored with it, so this reads no text), how many
+    responses it has, and whether it is explained."""
     responses = pl.col("responses").list.eval(pl.element().str.len_bytes()).list.sum()
-    return pl.sum_horizontal(
+    size = pl.sum_horizontal(
         pl.col("prompt").str.len_bytes(), responses, pl.col("explanation").str.len_bytes()
     )
+    present = pl.col("responses").list.eval(pl.element().is_not_null()).list.sum()
+    return [
+        size.cast(pl.Int64).alias("text_bytes"),
+        present.cast(pl.Int8).alias("present_responses"),
+        pl.col("explanation").is_not_null().alias("explained"),
+    ]
+
+
+INDEX = [
+    "raw_row", "conversation_id", "annotator_id", "turn", "fold", "turn_problem", "raw_choice",
+    "context_complete", "text_bytes", "present_responses", "explained",
+]  # fmt: skip
+
+
+def released_turns(work: pl.LazyFrame, accepted_rows: pl.DataFrame) -> pl.DataFrame:
+    """The index of a part's released turns, in conversation order: what the counts, the
+    quarantine and the pairs need, read from the work files (:func:`index_columns`) without
+    the text."""
+    return (
+        work.select(*INDEX, pl.col("choice").is_not_null().alias("is_comparison"))
+        .join(accepted_rows.lazy(), on="raw_row", how="semi")
+        .sort(order(["conversation_id", "turn"]), nulls_last=True)
+        .collect(engine="in-memory")
+    )
+
+
+def in_order(turns: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
+    """The turns of ``index`` (consecutive rows of :func:`released_turns`), taken from
+    ``turns`` (work-file rows that hold them, and maybe others) and put in the index's order.
+    Raises if they are not the index's turns, one for one."""
+    taken = turns.join(index.select(pl.col("raw_row").unique()), on="raw_row", how="semi").sort(
+        order(["conversation_id", "turn"]), nulls_last=True
+    )
+    keys = ["raw_row", "turn"]
+    if not taken.select(keys).equals(index.select(keys)):
+        raise ValueError(
+            f"{taken.height} turns read for {index.height} in the index, or not the same turns"
+        )
+    return taken
 
 
 def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFrame:

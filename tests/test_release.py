@@ -100,14 +100,29 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
     generate(raw, GeneratorConfig(conversations=400, seed=3, annotators=40))
     for name in ("comparisons", "pairs", "conversations"):  # row groups cut mid-slice
         monkeypatch.setitem(schema.table(name), "rows_per_row_group", 8)
+    buckets = []  # (part, number of buckets) of each build
+    split = builder.build._buckets
+
+    def counted(files, released, folder):
+        made = list(split(files, released, folder))
+        buckets.append((folder.name, len(made)))
+        yield from made
+
+    monkeypatch.setattr(builder.build, "_buckets", counted)
     manifests = []
-    for slice_bytes in (2_000, 64 << 20):  # a few conversations at a time, or a part at once
+    # a few conversations at a time, or a part at once; a part read whole, or split into
+    # buckets of a few conversations (so read from the buckets' files)
+    for slice_bytes, bucket_bytes in ((2_000, 128 << 20), (64 << 20, 128 << 20), (2_000, 20_000)):
         monkeypatch.setattr(builder.build, "SLICE_BYTES", slice_bytes)
-        out = tmp_path / f"release-{slice_bytes}"
+        monkeypatch.setattr(builder.build, "BUCKET_BYTES", bucket_bytes)
+        out = tmp_path / f"release-{slice_bytes}-{bucket_bytes}"
         build(raw, out)
         manifests.append(json.loads((out / "manifest.json").read_text())["files"])
-    assert manifests[0] == manifests[1]
+    assert manifests[0] == manifests[1] == manifests[2]
     assert any(path.startswith("data/pairs/") for path in manifests[0])
+    parts = len(buckets) // 3
+    assert all(n == 1 for _, n in buckets[: 2 * parts])
+    assert all(n > 3 for _, n in buckets[2 * parts :]), buckets
 
 
 @pytest.mark.parametrize("table", schema.table_names())

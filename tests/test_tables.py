@@ -72,3 +72,22 @@ def test_pairs_name_a_comparison_without_four_responses():
     )
     with pytest.raises(ValueError, match="comparison 9-1: 3 responses, expected 4"):
         tables.pairs(made)
+
+
+def test_in_order_takes_the_index_turns_in_its_order_and_leaves_other_rows_out():
+    work = pl.DataFrame({
+        "raw_row": [7, 3, 3, 9, 7],
+        "conversation_id": ["10", "9", "9", "b", "10"],
+        "turn": [2, 2, 1, 1, 1],
+        "prompt": ["c", "b", "a", "x", "d"],
+    })  # fmt: skip
+    index = work.filter(pl.col("raw_row") != 9).sort(tables.order(["conversation_id", "turn"]))
+    taken = tables.in_order(work, index)
+    assert taken["prompt"].to_list() == ["a", "b", "d", "c"]
+
+
+def test_in_order_raises_when_the_rows_read_are_not_the_index_turns():
+    work = pl.DataFrame({"raw_row": [1, 1], "conversation_id": ["1", "1"], "turn": [1, 2]})
+    index = pl.DataFrame({"raw_row": [1, 1, 1], "conversation_id": ["1"] * 3, "turn": [1, 2, 3]})
+    with pytest.raises(ValueError, match="2 turns read for 3 in the index"):
+        tables.in_order(work, index)
