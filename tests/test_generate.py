@@ -362,3 +362,32 @@ def test_command_line_writes_data_labels_and_truth(tmp_path):
     assert len(read_rows(out)) == 25
     assert json.loads(truth.read_text(encoding="utf-8"))["conversations"] == 25
     assert read_rows(labels)
+
+
+def test_random_words_give_candidates_that_compress_like_real_text(tmp_path):
+    """For benchmarks: the same layout and plan, but each word of a candidate's sentences is
+    drawn at random, so that the text is no longer made of a few sentences repeated."""
+    import pyarrow as pa
+
+    from builder.build import build
+    from builder.validate import validate
+
+    config = replace(SMALL, conversations=200)
+    gen.generate(tmp_path / "plain.csv", config)
+    gen.generate(tmp_path / "random.csv", replace(config, random_words=True))
+    plain, varied = read_rows(tmp_path / "plain.csv"), read_rows(tmp_path / "random.csv")
+
+    def zstd_ratio(rows) -> float:
+        cells = (row[f"{p}_turn_response_{x}"] for row in rows for p in PREFIXES for x in "abcd")
+        text = "\n".join(cells).encode()
+        return len(text) / len(pa.compress(text, codec="zstd", asbytes=True))
+
+    assert [r["conversation_id"] for r in plain] == [r["conversation_id"] for r in varied]
+    assert zstd_ratio(varied) < 4 and zstd_ratio(plain) > 10, (
+        zstd_ratio(varied),
+        zstd_ratio(plain),
+    )
+    assert all(unicodedata.is_normalized("NFC", value) for row in varied for value in row.values())
+    build(tmp_path / "random.csv", tmp_path / "release")
+    report = validate(tmp_path / "release", load=False)
+    assert report.ok, report.render()
