@@ -31,8 +31,9 @@ STREAM_QUEUED = 1
 SLICE_BYTES = 10 << 20
 # slices queued for the lanes beyond the one being made: two held ~85 MB more, no faster
 SLICES_IN_FLIGHT = 1
-# text of a part's turns read at a time: a part with more is first split into buckets of
-# consecutive conversations, so that memory does not grow with the largest part
+# text of a part's turns read at a time (a bucket ends at the first conversation that reaches
+# it): a part with more is first split into buckets of consecutive conversations, written
+# uncompressed beside the work files, so that memory does not grow with the largest part
 BUCKET_BYTES = 128 << 20
 REWRITE_WORKERS = 2  # work files split into buckets at once
 BUCKETS = "_buckets"  # the work folder's folder of buckets
@@ -216,8 +217,9 @@ def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterato
     about ``BUCKET_BYTES`` of text, and how to read each one's turns.
 
     A part that fits is read whole. A larger one is first split: each work file is read once
-    and its rows go to one Arrow IPC file per bucket, in file order whichever thread read
-    them, so a bucket's file is the same from one build to the next.
+    and its rows go, in their order, to one Arrow IPC file per bucket, file after file
+    whichever thread read them, so a bucket's file is the same from one build to the next.
+    The buckets' files hold the part's released text uncompressed until each is read.
     """
     bounds = tables.conversation_slices(released, BUCKET_BYTES, "text_bytes")
     if len(bounds) == 1:
@@ -227,7 +229,9 @@ def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterato
     bucket_of = released.select("raw_row", bucket=number).unique("raw_row", keep="first")
 
     def split(file: Path) -> list[tuple[int, pa.Table]]:
-        rows = pl.read_parquet(file).join(bucket_of, on="raw_row", how="inner")
+        rows = pl.read_parquet(file).join(
+            bucket_of, on="raw_row", how="inner", maintain_order="left"
+        )
         pieces = rows.partition_by("bucket", as_dict=True, include_key=False)
         # to Arrow's plain strings: a piece keeps only its own text (polars' views would
         # point into the whole file's)
@@ -237,15 +241,15 @@ def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterato
     folder.mkdir(parents=True)
     paths = [folder / f"{b:05d}.arrow" for b in range(len(bounds))]
     writers: dict[int, ipc.RecordBatchStreamWriter] = {}
-
-    def settle(job: Future) -> None:
-        for b, table in job.result():
-            if b not in writers:
-                writers[b] = ipc.new_stream(paths[b], table.schema)
-            writers[b].write_table(table)
-
     pending: deque[Future] = deque()
-    try:
+    with contextlib.ExitStack() as closing:  # every writer is closed, whatever fails
+
+        def settle(job: Future) -> None:
+            for b, table in job.result():
+                if b not in writers:
+                    writers[b] = closing.enter_context(ipc.new_stream(paths[b], table.schema))
+                writers[b].write_table(table)
+
         with ThreadPoolExecutor(max_workers=REWRITE_WORKERS) as pool:
             for file in files:
                 pending.append(pool.submit(split, file))
@@ -253,13 +257,11 @@ def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterato
                     settle(pending.popleft())
             while pending:
                 settle(pending.popleft())
-    finally:
-        for writer in writers.values():
-            writer.close()
 
     def reader(path: Path) -> Callable[[], pl.DataFrame]:
         def read() -> pl.DataFrame:
-            # mapped, not copied: polars' views point into the file's pages
+            # mapped, not read into memory first: polars' views point into the file's pages,
+            # and the one copy is made when the turns are put in order
             frame = pl.from_arrow(ipc.open_stream(pa.memory_map(str(path))).read_all())
             with contextlib.suppress(OSError):  # where a mapped file cannot go, the work
                 path.unlink()  # folder's removal takes it
@@ -316,7 +318,13 @@ def _write_tables_in(
             while in_flight:
                 _wait(in_flight.popleft())
             index = released.slice(bucket.offset, bucket.length)
-            part = tables.in_order(bucket.read(), index)
+            try:
+                part = tables.in_order(bucket.read(), index)
+            except ValueError as error:  # the work files and the index disagree: a bug
+                raise BuildError(
+                    f"{folder.name}, turns {bucket.offset:,} to {bucket.offset + bucket.length:,} "
+                    f"of its index: {error}"
+                ) from error
             for offset, length in tables.conversation_slices(index, SLICE_BYTES, "text_bytes"):
                 turns = tables.with_annotators(part.slice(offset, length), decisions.annotators)
                 comparisons = tables.comparisons(turns)  # pairs are made from them as written

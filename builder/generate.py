@@ -168,9 +168,10 @@ class GeneratorConfig:
     empty_marker_rate: float = 0.002  # of missing demographic answers written EMPTY STRING
     min_empty_markers: int = 1  # at least this many (when anything is missing)
     length_scale: float = 1.0  # shortens (< 1) or lengthens candidate texts
-    # draws each word of a candidate's sentences at random from the language's words, so that
-    # the text compresses about as real text does (zstd: about 3x, against about 20x for the
-    # banks' sentences repeated word for word); for benchmarks: the sentences no longer read
+    # draws each word of a candidate's sentences at random from the language's words (about
+    # half glued to a second), so that the text compresses about as real text does (zstd:
+    # about 3x, against about 16x for the banks' sentences repeated word for word); for
+    # benchmarks: the sentences no longer read
     random_words: bool = False
     iw_strength: float = 2.0  # weight of the country preference in the choice logit
     personal_iw_sd: float = 0.1  # per-annotator offset to the country preference
@@ -2334,7 +2335,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--random-words",
         action="store_true",
-        help="shuffle the words of candidate sentences: text that compresses like real text",
+        help="draw the words of candidates at random: text that compresses like real text",
     )
     parser.add_argument("--labels", type=Path, help="also write IW labels of every response")
     parser.add_argument("--truth", type=Path, help="also write the truth as JSON")

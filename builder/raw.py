@@ -122,9 +122,10 @@ def _cells_with_wide_characters(values: np.ndarray, ends: np.ndarray) -> np.ndar
 
 
 def tables(
-    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int = FRAME_BYTES
+    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int | None = None
 ) -> Iterator[tuple[pa.Table, int]]:
-    """Stream the raw file as Arrow tables of its columns' bytes (about ``frame_bytes`` each),
+    """Stream the raw file as Arrow tables of its columns' bytes (about ``frame_bytes`` each,
+    ``FRAME_BYTES`` unless given),
     each with the record number of its first row. Reading is all this does, so that the work
     on each table can be done elsewhere (:func:`frame`, :class:`ByteProfile`). The bytes are
     checked to be UTF-8 by :func:`frame`: the reader's own check cost 1.1 s of CPU on the full
@@ -143,7 +144,7 @@ def tables(
     rows_seen = 0
     try:
         reader = pacsv.open_csv(path, **options)
-        for group in _grouped(reader, frame_bytes):
+        for group in _grouped(reader, frame_bytes or FRAME_BYTES):
             table = pa.Table.from_batches(group)
             yield table, rows_seen + 1
             rows_seen += table.num_rows

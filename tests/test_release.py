@@ -92,6 +92,8 @@ def test_card_has_the_hub_metadata(release):
 
 def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, monkeypatch):
     import json
+    from collections import Counter
+    from pathlib import Path
 
     import builder.build
     from builder.generate import GeneratorConfig, generate
@@ -101,22 +103,34 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
     for name in ("comparisons", "pairs", "conversations"):  # row groups cut mid-slice
         monkeypatch.setitem(schema.table(name), "rows_per_row_group", 8)
     buckets = []  # (part, number of buckets) of each build
+    read_work = []  # the work files the last build's parts were read from
     split = builder.build._buckets
 
     def counted(files, released, folder):
         made = list(split(files, released, folder))
         buckets.append((folder.name, len(made)))
+        read_work.extend(files)
         yield from made
 
     monkeypatch.setattr(builder.build, "_buckets", counted)
     manifests = []
     # a few conversations at a time, or a part at once; a part read whole, or split into
-    # buckets of a few conversations (so read from the buckets' files)
-    for slice_bytes, bucket_bytes in ((2_000, 128 << 20), (64 << 20, 128 << 20), (2_000, 20_000)):
+    # buckets of a few conversations (so read from the buckets' files), from one work file
+    # per part or from many (the CSV cleaned in small frames)
+    for slice_bytes, bucket_bytes, frame_bytes in (
+        (2_000, 128 << 20, 32 << 20),
+        (64 << 20, 128 << 20, 32 << 20),
+        (2_000, 20_000, 100_000),
+    ):
         monkeypatch.setattr(builder.build, "SLICE_BYTES", slice_bytes)
         monkeypatch.setattr(builder.build, "BUCKET_BYTES", bucket_bytes)
+        monkeypatch.setattr(builder.raw, "FRAME_BYTES", frame_bytes)
         out = tmp_path / f"release-{slice_bytes}-{bucket_bytes}"
-        build(raw, out)
+        read_work.clear()
+        build(raw, out, block_bytes=1 << 20)
+        if frame_bytes < 1 << 20:
+            work_files = Counter(Path(path).parent.name for path in read_work)
+            assert min(work_files.values()) > 5, work_files
         manifests.append(json.loads((out / "manifest.json").read_text())["files"])
     assert manifests[0] == manifests[1] == manifests[2]
     assert any(path.startswith("data/pairs/") for path in manifests[0])
@@ -136,3 +150,52 @@ def test_min_max_statistics_are_kept_for_every_column_but_free_text(release, tab
     assert with_statistics == schema.statistics_columns(table)
     without = {c.path_in_schema.split(".")[-1] for c in columns if not c.is_stats_set}
     assert without <= {"content", "prompt", "element", "explanation"}, without
+
+
+def test_a_split_part_gives_the_same_bucket_files_every_time(tmp_path, monkeypatch):
+    import polars as pl
+
+    import builder.build
+    from builder import decide, raw, tables
+    from builder.generate import GeneratorConfig, generate
+
+    source = tmp_path / "raw.csv"
+    generate(source, GeneratorConfig(conversations=400, seed=5, annotators=40))
+    monkeypatch.setattr(raw, "FRAME_BYTES", 100_000)  # many work files per part
+    header = raw.check_header(source)
+    rows, _ = builder.build._stream(source, header, tmp_path / "work", 1 << 20, False)
+    part = builder.build._parts(tmp_path / "work")[0]
+    files = sorted(part.glob("*.parquet"))
+    released = tables.released_turns(pl.scan_parquet(files), decide.decide(rows).accepted_rows)
+    monkeypatch.setattr(builder.build, "BUCKET_BYTES", 20_000)
+    made = []
+    for attempt in range(3):
+        folder = tmp_path / f"buckets-{attempt}"
+        buckets = builder.build._buckets(files, released, folder)
+        first = next(buckets)  # every bucket's file is written before the first is read
+        made.append([path.read_bytes() for path in sorted(folder.glob("*.arrow"))])
+        index = released.slice(first.offset, first.length)
+        assert tables.in_order(first.read(), index).height == first.length
+    assert len(files) > 5 and len(made[0]) > 3
+    assert made[0] == made[1] == made[2]
+
+
+def test_work_files_that_disagree_with_their_index_stop_the_build_naming_the_part(
+    tmp_path, monkeypatch
+):
+    import builder.build
+    from builder.errors import BuildError
+    from builder.generate import GeneratorConfig, generate
+
+    source = tmp_path / "raw.csv"
+    generate(source, GeneratorConfig(conversations=40, seed=5, annotators=8))
+    taken = builder.build.tables.in_order
+
+    def short(turns, index):  # as if a work file had lost the index's first turn
+        lost = index.head(1).select("raw_row", "turn")
+        return taken(turns.join(lost, on=["raw_row", "turn"], how="anti"), index)
+
+    monkeypatch.setattr(builder.build.tables, "in_order", short)
+    with pytest.raises(BuildError, match=r"^[a-z]{2}-[a-z]{2}, turns 0 to \d+ of its index: "):
+        build(source, tmp_path / "release")
+    assert not (tmp_path / "release").exists()
