@@ -34,6 +34,11 @@ def turn_column(prefix: str, field: str) -> str:
     return f"{prefix}_turn_{field}"
 
 
+def response_columns(prefix: str) -> list[str]:
+    """A turn's four response columns, in shown order."""
+    return [turn_column(prefix, f"response_{letter}") for letter in LETTERS]
+
+
 @cache
 def language_code(raw: str) -> str | None:
     """BCP-47 language of a raw ``assigned_lang`` value, or None when it is not a release language.
@@ -331,11 +336,7 @@ def _without_junk(frame: pl.DataFrame) -> pl.DataFrame:
     in the generated data), and gathering them costs less than a pass of the replacement."""
     junk = schema.load("vocabularies")["response_junk"]
     pattern = rf"\s*(?:{'|'.join(re.escape(j) for j in junk)})"
-    columns = [
-        turn_column(prefix, f"response_{letter}")
-        for _, prefix in schema.turn_prefixes()
-        for letter in LETTERS
-    ]
+    columns = [c for _, prefix in schema.turn_prefixes() for c in response_columns(prefix)]
     holds = frame.select(
         pl.any_horizontal(pl.col(c).str.contains(j, literal=True) for j in junk).fill_null(False)
         for c in columns
@@ -366,9 +367,9 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
 
     wide = wide.with_columns(
         *(
-            missing_if_empty(raw(prefix, f"response_{letter}")).alias(f"t{n}_{letter}")
+            missing_if_empty(pl.col(column)).alias(f"t{n}_{letter}")
             for n, prefix in turns
-            for letter in LETTERS
+            for letter, column in zip(LETTERS, response_columns(prefix), strict=True)
         ),
         *(
             raw(prefix, "preferred_response")
@@ -444,9 +445,7 @@ def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
         return pl.when(_is_missing(text)).then(pl.lit("")).otherwise(stripped).alias(column)
 
     def parts(prefix: str) -> tuple[str, list[str]]:
-        return turn_column(prefix, "responses"), [
-            turn_column(prefix, f"response_{letter}") for letter in LETTERS
-        ]
+        return turn_column(prefix, "responses"), response_columns(prefix)
 
     def suspect(prefix: str) -> pl.Expr:
         cell, columns = parts(prefix)
