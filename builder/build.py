@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -119,6 +120,17 @@ def build(
     return BuildResult(release=out, report_dir=report_dir, report=report)
 
 
+def _show(line: str | None = None) -> None:
+    """Progress on a terminal (standard error, so that what goes to standard output stays
+    clean): a line replaces the one before (padded over a longer one); none ends it."""
+    print(
+        "" if line is None else f"\r{line:<60}",
+        end="" if line else "\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work: Path) -> tuple:
     """Clean one batch and write its turns to the work files; return its keys and counts."""
     profiles = {name: raw.ByteProfile.of(table[name]) for name in clean.released_text_columns()}
@@ -162,7 +174,7 @@ def _stream(
         text["hygiene"].update(changed)
         text["responses_cell_mismatches_by_turn"].update(mismatches)
         if progress:
-            print(f"\rread {batch_keys['raw_row'][-1]:,} raw rows", end="", flush=True)
+            _show(f"read {batch_keys['raw_row'][-1]:,} raw rows")
 
     with ThreadPoolExecutor(max_workers=STREAM_WORKERS) as pool:
         for number, (table, first_row) in enumerate(raw.tables(path, header, block_bytes)):
@@ -172,7 +184,7 @@ def _stream(
         while pending:
             settle(pending.popleft())
     if progress:
-        print()
+        _show()
     if not keys:
         raise BuildError(f"{path}: the file has a header but no rows")
     return pl.concat(keys), {
@@ -210,6 +222,8 @@ class _Bucket:
     offset: int  # its first row in the part's index (``tables.released_turns``)
     length: int
     read: Callable[[], pl.DataFrame]  # its turns, and maybe rows of other raw rows
+    number: int = 1
+    of: int = 1
 
 
 def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterator[_Bucket]:
@@ -269,8 +283,8 @@ def _buckets(files: list[Path], released: pl.DataFrame, folder: Path) -> Iterato
 
         return read
 
-    for (offset, length), path in zip(bounds, paths, strict=True):
-        yield _Bucket(offset, length, reader(path))
+    for number, ((offset, length), path) in enumerate(zip(bounds, paths, strict=True), start=1):
+        yield _Bucket(offset, length, reader(path), number, len(bounds))
 
 
 def _write_tables_in(
@@ -290,7 +304,7 @@ def _write_tables_in(
     for number, folder in enumerate(parts, start=1):
         language, country = folder.name.split("-")
         if progress:
-            print(f"\rtables: part {number} of {len(parts)} ({folder.name})", end="", flush=True)
+            _show(f"tables: part {number} of {len(parts)} ({folder.name})")
         files = sorted(folder.glob("*.parquet"))
         released = tables.released_turns(pl.scan_parquet(files), decisions.accepted_rows)
         if released.is_empty():
@@ -317,6 +331,11 @@ def _write_tables_in(
             # never in memory at once
             while in_flight:
                 _wait(in_flight.popleft())
+            if progress and bucket.of > 1:
+                _show(
+                    f"tables: part {number} of {len(parts)} ({folder.name}), "
+                    f"bucket {bucket.number} of {bucket.of}"
+                )
             index = released.slice(bucket.offset, bucket.length)
             try:
                 part = tables.in_order(bucket.read(), index)
@@ -353,7 +372,7 @@ def _write_tables_in(
     while in_flight:
         _wait(in_flight.popleft())
     if progress:
-        print()
+        _show()
     shards = [shard for name in sorted(closed) for job in closed[name] for shard in job.result()]
     annotators = tables.annotators(decisions.annotators, pl.concat(activity)) if activity else None
     if annotators is not None:

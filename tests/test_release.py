@@ -199,3 +199,24 @@ def test_work_files_that_disagree_with_their_index_stop_the_build_naming_the_par
     with pytest.raises(BuildError, match=r"^[a-z]{2}-[a-z]{2}, turns 0 to \d+ of its index: "):
         build(source, tmp_path / "release")
     assert not (tmp_path / "release").exists()
+
+
+def test_progress_goes_to_standard_error_and_names_parts_and_buckets(tmp_path, monkeypatch, capsys):
+    import re
+
+    import builder.build
+    from builder.generate import GeneratorConfig, generate
+
+    source = tmp_path / "raw.csv"
+    generate(source, GeneratorConfig(conversations=60, seed=5, annotators=10))
+    monkeypatch.setattr(builder.build, "BUCKET_BYTES", 20_000)
+    build(source, tmp_path / "release", progress=True)
+    shown = capsys.readouterr()
+    assert shown.out == ""
+    lines = [line.strip() for line in shown.err.replace("\r", "\n").splitlines() if line.strip()]
+    assert lines[0].startswith("read ") and lines[0].endswith(" raw rows")
+    assert any(re.fullmatch(r"tables: part 1 of \d \([a-z-]+\)", line) for line in lines)
+    assert any(
+        re.fullmatch(r"tables: part \d of \d \([a-z-]+\), bucket 2 of \d+", line) for line in lines
+    )
+    assert shown.err.endswith("\n")
