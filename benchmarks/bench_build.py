@@ -125,11 +125,12 @@ def compressibility(path: Path, sample: int = 64 << 20, rows: int = 5_000) -> tu
     first ``rows`` rows."""
     import polars as pl
 
+    from builder.clean import response_columns
     from community_alignment import schema
 
     with path.open("rb") as f:
         head = f.read(sample)
-    columns = [c for c in schema.raw_column_names() if "_turn_response_" in c]
+    columns = [c for _, prefix in schema.turn_prefixes() for c in response_columns(prefix)]
     frame = pl.read_csv(path, n_rows=rows, columns=columns, infer_schema=False)
     text = "\n".join(v for c in columns for v in frame[c].drop_nulls()).encode()
     return zstd_ratio(head), zstd_ratio(text)

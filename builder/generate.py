@@ -1595,8 +1595,10 @@ class _Text:
         self.language = language
         self.bank = BANKS[language]
         self.scale = length_scale
-        words = {w for text in _strings(self.bank) for w in text.split(" ") if "{" not in w}
-        self.words = sorted(words) if random_words else []  # see GeneratorConfig
+        self.words = []  # drawn from when candidates' words are random (see GeneratorConfig)
+        if random_words:
+            texts = _strings(self.bank)
+            self.words = sorted({w for t in texts for w in t.split(" ") if "{" not in w})
 
     # prompts ---------------------------------------------------------------------------------
 

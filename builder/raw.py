@@ -125,11 +125,10 @@ def tables(
     path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int | None = None
 ) -> Iterator[tuple[pa.Table, int]]:
     """Stream the raw file as Arrow tables of its columns' bytes (about ``frame_bytes`` each,
-    ``FRAME_BYTES`` unless given),
-    each with the record number of its first row. Reading is all this does, so that the work
-    on each table can be done elsewhere (:func:`frame`, :class:`ByteProfile`). The bytes are
-    checked to be UTF-8 by :func:`frame`: the reader's own check cost 1.1 s of CPU on the full
-    file, polars' 0.5 s."""
+    ``FRAME_BYTES`` unless given), each with the record number of its first row. Reading is
+    all this does, so that the work on each table can be done elsewhere (:func:`frame`,
+    :class:`ByteProfile`). The bytes are checked to be UTF-8 by :func:`frame`: the reader's
+    own check cost 1.1 s of CPU on the full file, polars' 0.5 s."""
     options = dict(
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
