@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import warnings
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, NamedTuple
@@ -56,7 +55,7 @@ import polars as pl
 
 from community_alignment import schema
 from community_alignment.bootstrap import check_parameters, interval, resampled_sums
-from community_alignment.inputs import Source, as_lazyframe, choice_codes
+from community_alignment.inputs import Source, as_lazyframe, choice_codes, first_picks
 
 __all__ = [
     "Pairwise",
@@ -351,22 +350,8 @@ def _load(
 
     frame = frame.with_columns(choice_codes(frame[CHOICE]).alias(_CODE)).drop(CHOICE)
     if ANNOTATOR in frame.columns:
-        frame = _one_pick_per_annotator(frame)
+        frame = first_picks(frame, stacklevel=5)
     return frame
-
-
-def _one_pick_per_annotator(frame: pl.DataFrame) -> pl.DataFrame:
-    repeated = frame.height - frame.select(ITEM, ANNOTATOR).n_unique()
-    if repeated == 0:
-        return frame
-    warnings.warn(
-        f"{repeated} picks repeat an annotator's pick on the same unit; only the first "
-        f"(smallest {COMPARISON}) is kept so that no annotator is paired with themselves",
-        stacklevel=4,
-    )
-    if COMPARISON in frame.columns:
-        frame = frame.sort(COMPARISON, maintain_order=True, nulls_last=True)
-    return frame.unique(subset=[ITEM, ANNOTATOR], keep="first", maintain_order=True)
 
 
 def _count_columns() -> list[str]:

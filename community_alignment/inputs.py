@@ -6,7 +6,11 @@ folder / ``hf://datasets/...`` path. :func:`as_lazyframe` turns any of these int
 LazyFrame, and :func:`choice_codes` reads the ``choice`` column (ClassLabel integers or the
 vocabulary letters) as the codes 0..3.
 
->>> import polars as pl
+>>> import warnings
+
+import warnings
+
+import polars as pl
 >>> lazy = as_lazyframe(pl.DataFrame({"choice": ["b", "d"]}), ["choice"])
 >>> choice_codes(lazy.collect()["choice"]).to_list()
 [1, 3]
@@ -14,6 +18,7 @@ vocabulary letters) as the codes 0..3.
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +28,7 @@ import polars as pl
 from community_alignment import schema
 from community_alignment.load import scan
 
-__all__ = ["Source", "as_lazyframe", "choice_codes"]
+__all__ = ["Source", "as_lazyframe", "choice_codes", "first_picks"]
 
 Source = Any  # pl.DataFrame | pl.LazyFrame | datasets.Dataset | str | Path
 
@@ -110,3 +115,35 @@ def choice_codes(choice: pl.Series) -> pl.Series:
             f"(0..{len(letters) - 1}), e.g. {example!r}"
         )
     return codes.cast(pl.UInt8)
+
+
+def first_picks(
+    frame: pl.DataFrame,
+    *,
+    item: str = "item_id",
+    annotator: str = "annotator_id",
+    comparison: str = "comparison_id",
+    stacklevel: int = 2,
+) -> pl.DataFrame:
+    """The picks with an annotator's repeated picks on the same unit counted once: the first,
+    smallest ``comparison_id`` (when the frame has one). This is the one rule for repeated
+    picks in every statistic of the library; the release keeps them all. Warns with how many
+    were set aside.
+
+    >>> picks = pl.DataFrame({"item_id": ["u", "u", "u"], "annotator_id": ["x", "x", "y"],
+    ...                       "comparison_id": ["2-1", "1-1", "3-1"], "choice": [0, 1, 2]})
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> first_picks(picks).sort("comparison_id")["choice"].to_list()
+    [1, 2]
+    """
+    repeated = frame.height - frame.select(item, annotator).n_unique()
+    if repeated == 0:
+        return frame
+    warnings.warn(
+        f"{repeated} picks repeat an annotator's pick on the same unit; only the first "
+        f"(smallest {comparison}) is kept so that no annotator is paired with themselves",
+        stacklevel=stacklevel,
+    )
+    if comparison in frame.columns:
+        frame = frame.sort(comparison, maintain_order=True, nulls_last=True)
+    return frame.unique(subset=[item, annotator], keep="first", maintain_order=True)
