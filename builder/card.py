@@ -27,7 +27,7 @@ import polars as pl
 import yaml
 
 from builder.release import Shard
-from community_alignment import schema
+from community_alignment import contract, schema
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
@@ -296,7 +296,7 @@ def split_rows(shards: list[Shard]) -> dict[str, dict[str, dict[str, int]]]:
     )
     for shard in shards:
         targets = [shard.table]
-        if shard.table == "comparisons":
+        if shard.table == contract.language_config_table():
             targets.append(shard.language)
         for config in targets:
             totals[config][shard.country]["rows"] += shard.rows
@@ -312,18 +312,14 @@ def config_entries(shards: list[Shard]) -> list[dict]:
     """The card's ``configs:`` block: one data_files glob per split, comparisons the default."""
     totals = split_rows(shards)
     entries = []
-    for config in [*schema.table_names(), *schema.codes("languages")]:
+    for config in contract.config_names():
         if config not in totals:
             continue
-        if config in schema.table_names():
-            folder = "data/annotators" if config == "annotators" else f"data/{config}/*"
-        else:
-            folder = f"data/comparisons/{config}"
         entry = {"config_name": config}
-        if config == "comparisons":
+        if config == contract.default_config():
             entry["default"] = True
         entry["data_files"] = [
-            {"split": country, "path": f"{folder}/{country}-*.parquet"}
+            {"split": country, "path": contract.config_glob(config, country)}
             for country in _ordered_splits(totals[config])
         ]
         entries.append(entry)
@@ -337,7 +333,7 @@ def dataset_info(shards: list[Shard]) -> list[dict]:
     infos = []
     for entry in config_entries(shards):
         config = entry["config_name"]
-        table = config if config in schema.table_names() else "comparisons"
+        table = contract.table_of_config(config)
         splits = datasets.SplitDict()
         for country in _ordered_splits(totals[config]):
             counts = totals[config][country]

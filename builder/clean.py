@@ -16,6 +16,7 @@ import polars as pl
 
 from builder.raw import ByteProfile
 from community_alignment import schema
+from community_alignment.contract import REASONS
 from community_alignment.hashing import fold_of, stable_id_expr
 
 LETTERS = [str(c) for c in schema.codes("choice")]
@@ -316,11 +317,11 @@ def _row_problem() -> list[pl.Expr]:
         return pl.format(f"{column} is '{{}}'", pl.col(column).fill_null(""))
 
     checks = [
-        ("missing_id", pl.col("conversation_id").is_null() | pl.col("annotator_id").is_null(),
+        (REASONS.missing_id, pl.col("conversation_id").is_null() | pl.col("annotator_id").is_null(),
          pl.lit("conversation_id or annotator_id is empty")),
-        ("unknown_language", pl.col("language").is_null(), said("assigned_lang")),
-        ("unknown_country", pl.col("country").is_null(), said("annotator_country")),
-        *(("invalid_flag", pl.col(f"{c}_code").is_null(), said(c)) for c in [*FLAGS, "wave"]),
+        (REASONS.unknown_language, pl.col("language").is_null(), said("assigned_lang")),
+        (REASONS.unknown_country, pl.col("country").is_null(), said("annotator_country")),
+        *((REASONS.invalid_flag, pl.col(f"{c}_code").is_null(), said(c)) for c in [*FLAGS, "wave"]),
     ]  # fmt: skip
     reason = pl.lit(None, dtype=pl.String)
     detail = pl.lit(None, dtype=pl.String)
@@ -401,10 +402,10 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
             raw(prefix, "feedback").alias(f"t{n}_explanation"),
         ]
         problem = (
-            pl.when(raw_choice.is_not_null() & index.is_null()).then(pl.lit("invalid_choice"))
-            .when(index.is_not_null() & prompt.is_null()).then(pl.lit("choice_without_prompt"))
+            pl.when(raw_choice.is_not_null() & index.is_null()).then(pl.lit(REASONS.invalid_choice))
+            .when(index.is_not_null() & prompt.is_null()).then(pl.lit(REASONS.choice_without_prompt))
             .when(index.is_not_null() & pl.col(f"t{n}_chosen").is_null())
-            .then(pl.lit("chosen_response_missing"))
+            .then(pl.lit(REASONS.chosen_response_missing))
         )  # fmt: skip
         steps[1] += [problem.alias(f"t{n}_turn_problem")]
     wide = wide.with_columns(steps[0]).with_columns(steps[1])

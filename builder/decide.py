@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from community_alignment import schema
+from community_alignment.contract import REASONS
 
 QUARANTINE_SCHEMA = {
     "raw_row": pl.Int64,
@@ -60,11 +61,11 @@ def decide(rows: pl.DataFrame) -> Decisions:
     )
     accepted = remaining.join(split_annotators, on="annotator_id", how="anti")
     quarantine = pl.concat([
-        _quarantine(conflicting, "conflicting_duplicate_conversation",
+        _quarantine(conflicting, REASONS.conflicting_duplicate_conversation,
                     pl.format("{} rows share this conversation_id with different content",
                               pl.len().over("conversation_id"))),
         _quarantine(bad_rows, pl.col("row_problem"), pl.col("row_detail")),
-        _quarantine(country_conflicts, "annotator_country_conflict",
+        _quarantine(country_conflicts, REASONS.annotator_country_conflict,
                     pl.format("annotator's rows name countries {}",
                               pl.col("countries").list.join(", "))),
     ]).sort("raw_row")  # fmt: skip

@@ -28,9 +28,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from community_alignment import schema
+from community_alignment import contract, schema
 
-MANIFEST = "manifest.json"
+MANIFEST = contract.manifest_name()
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,6 @@ class Shard:
     rows: int
     uncompressed_bytes: int  # the data's size before compression (the file's metadata says)
     sha256: str  # taken as the shard is closed, in the thread that wrote it
-
-
-def shard_folder(table: str, language: str | None) -> str:
-    return f"data/{table}" if language is None else f"data/{table}/{language}"
 
 
 class ShardWriter:
@@ -61,7 +57,7 @@ class ShardWriter:
         self.total_rows, self.per_shard = total_rows, spec["rows_per_shard"]
         self.row_group = spec["rows_per_row_group"]
         self.count = max(1, math.ceil(total_rows / self.per_shard))
-        self.folder = root / shard_folder(table, language)
+        self.folder = root / contract.table_folder(table, language)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.arrow_schema = schema.arrow_schema(table)
         self.statistics = schema.statistics_columns(table)
@@ -73,7 +69,7 @@ class ShardWriter:
     OPTIONS = {"compression": "zstd", "write_page_index": True}  # pyarrow's ParquetWriter's
 
     def _open(self) -> pq.ParquetWriter:
-        name = f"{self.country}-{len(self.shards):05d}-of-{self.count:05d}.parquet"
+        name = contract.shard_name(self.country, len(self.shards), self.count)
         self._written = 0
         return pq.ParquetWriter(
             self.folder / name, self.arrow_schema, write_statistics=self.statistics, **self.OPTIONS
@@ -84,7 +80,7 @@ class ShardWriter:
         path = Path(self._writer.where)
         metadata = pq.read_metadata(path)
         size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
-        self.shards.append(Shard(f"{shard_folder(self.table, self.language)}/{path.name}",
+        self.shards.append(Shard(f"{contract.table_folder(self.table, self.language)}/{path.name}",
                                  self.table, self.language, self.country, self._written,
                                  size, file_sha256(path)))  # fmt: skip
         self._writer = None

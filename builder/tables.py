@@ -9,28 +9,16 @@ import pyarrow.compute as pc
 
 from builder.clean import LETTERS
 from builder.decide import QUARANTINE_SCHEMA
-from community_alignment import schema
+from community_alignment import contract, schema
 
-
-def order(keys: list[str]) -> list[pl.Expr]:
-    """Deterministic row order: key by key, an id in numeric order where it is a number (ids
-    that are not come last), then as text; other keys as they are. An id's text follows its
-    number at once, so a conversation's rows stay together whatever its id ("a", "010" and
-    "10" included)."""
-    return [
-        expr
-        for k in keys
-        for expr in (
-            (pl.col(k).cast(pl.Int64, strict=False), pl.col(k))
-            if k.endswith("_id")
-            else (pl.col(k),)
-        )
-    ]
+# a part's turns are in the order of the comparisons made from them
+TURN_ORDER = "comparisons"
 
 
 def _sorted(frame: pl.DataFrame, table: str) -> pl.DataFrame:
-    keys = schema.table(table)["sort_by"]
-    return frame.sort(order(keys), nulls_last=True).select(schema.field_names(table))
+    return frame.sort(contract.table_order(table), nulls_last=True).select(
+        schema.field_names(table)
+    )
 
 
 def index_columns() -> list[pl.Expr]:
@@ -63,7 +51,7 @@ def released_turns(work: pl.LazyFrame, accepted_rows: pl.DataFrame) -> pl.DataFr
     return (
         work.select(*INDEX, pl.col("choice").is_not_null().alias("is_comparison"))
         .join(accepted_rows.lazy(), on="raw_row", how="semi")
-        .sort(order(["conversation_id", "turn"]), nulls_last=True)
+        .sort(contract.table_order(TURN_ORDER), nulls_last=True)
         .collect(engine="in-memory")
     )
 
@@ -73,7 +61,7 @@ def in_order(turns: pl.DataFrame, index: pl.DataFrame) -> pl.DataFrame:
     ``turns`` (work-file rows that hold them, and maybe others) and put in the index's order.
     Raises if they are not the index's turns, one for one."""
     taken = turns.join(index.select(pl.col("raw_row").unique()), on="raw_row", how="semi").sort(
-        order(["conversation_id", "turn"]), nulls_last=True
+        contract.table_order(TURN_ORDER), nulls_last=True
     )
     keys = ["raw_row", "turn"]
     if not taken.select(keys).equals(index.select(keys)):
@@ -95,7 +83,7 @@ def with_annotators(turns: pl.DataFrame, annotators: pl.DataFrame) -> pl.DataFra
             maintain_order="left",
         )
         .with_columns(
-            pl.format("{}-{}", "conversation_id", "turn").alias("comparison_id"),
+            contract.id_expr("comparison_id"),
             pl.col("choice").is_not_null().alias("is_comparison"),
         )
     )
@@ -211,7 +199,9 @@ def pairs(comparisons: pa.Table) -> pa.Table:
     message = spec.field("prompt").type
     made = {
         "pair_id": pc.binary_join_element_wise(
-            column["comparison_id"].take(rows), pa.array(LETTERS).take(rejected), "-"
+            column["comparison_id"].take(rows),
+            pa.array(LETTERS).take(rejected),
+            contract.id_separator("pair_id"),
         ),
         "prompt": _prompts(column["context"], column["prompt"], rows, message),
         "chosen": _one_message(texts.take(candidates[rows, chosen]), message),

@@ -31,7 +31,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from builder.errors import BuildError
-from community_alignment import schema
+from community_alignment import contract, schema
 
 GROUPS = ("card", "data", "contract", "statistics", "manifest", "loading")
 REQUIRED_CARD_FIELDS = (
@@ -43,16 +43,10 @@ REQUIRED_CARD_FIELDS = (
     "configs",
 )
 CARD_SPEC_FIELDS = ("license", "pretty_name", "task_categories", "tags")
-DEFAULT_CONFIG = "comparisons"
-LANGUAGE_CONFIG_TABLE = "comparisons"  # language configs are views of this table
 SPLIT_NAME = re.compile(r"^\w+(\.\w+)*$")
 BAD_CONFIG_CHARACTERS = set('<>:/\\|?*"') | {" ", "\t", "\n"}
 HF_RELEASE = re.compile(r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+?)(?:@(?P<rev>.+?))?/?$")
-SHARD = re.compile(
-    r"^data/(?P<table>[^/]+)/(?:(?P<language>[^/]+)/)?"
-    r"(?P<country>[^/]+)-(?P<index>\d{5})-of-(?P<count>\d{5})\.parquet$"
-)
-README, MANIFEST = "README.md", "manifest.json"
+README, MANIFEST = contract.card_name(), contract.manifest_name()
 SHOWN = 3  # offenders named in a message besides the first
 CHUNK_ROWS = 50_000  # rows of a part joined at a time by the contract checks (see _part_join)
 
@@ -335,7 +329,7 @@ class Release:
                 configs[table] = {c: sorted(splits[c]) for c in countries if c in splits}
         for language in schema.codes("languages"):
             splits = defaultdict(list)
-            for f in self.shards_of(LANGUAGE_CONFIG_TABLE):
+            for f in self.shards_of(contract.language_config_table()):
                 if f.language == language:
                     splits[f.country].append(f.path)
             if splits:
@@ -370,20 +364,20 @@ def id_field_of(table: str) -> str:
 
 def _data_file(root: Path, path: str) -> DataFile:
     f = DataFile(path=path)
-    match = SHARD.match(path)
+    match = contract.parse_shard_path(path)
     if not match:
-        f.layout_error = (
-            "path is not data/<table>/<language>/<country>-NNNNN-of-NNNNN.parquet "
-            "(annotators: data/annotators/<country>-NNNNN-of-NNNNN.parquet)"
-        )
+        f.layout_error = f"path is not {contract.shard_layout_text()}"
     else:
         table, language, country = match["table"], match["language"], match["country"]
         if table not in schema.table_names():
             f.layout_error = f"table {table!r} is not one of {schema.table_names()}"
-        elif schema.table(table)["split_by_language"] and language is None:
-            f.layout_error = f"{table} files belong in a language folder data/{table}/<language>/"
-        elif not schema.table(table)["split_by_language"] and language is not None:
-            f.layout_error = f"{table} files are not split by language: data/{table}/<country>-..."
+        elif contract.split_by_language(table) and language is None:
+            f.layout_error = (
+                f"{table} files belong in a language folder "
+                f"{contract.table_folder(table, '<language>')}/"
+            )
+        elif not contract.split_by_language(table) and language is not None:
+            f.layout_error = f"{table} files are not split by language: {contract.table_folder(table)}/<country>-..."
         elif language is not None and language not in schema.codes("languages"):
             f.layout_error = f"language folder {language!r} is not in vocabularies.yaml languages"
         elif country not in schema.codes("countries"):
@@ -633,9 +627,11 @@ def _card_default_config(release: Release):
     Fix: mark exactly one config `default: true`, and make it `comparisons`
     """
     defaults = [name for name, default, _ in release.configs if default]
-    if defaults != [DEFAULT_CONFIG]:
+    if defaults != [contract.default_config()]:
         where = ", ".join(defaults) if defaults else "configs"
-        yield Problem(where, f"default configs are {defaults}, expected [{DEFAULT_CONFIG!r}]")
+        yield Problem(
+            where, f"default configs are {defaults}, expected [{contract.default_config()!r}]"
+        )
 
 
 @check("card_names_legal", "card", needs=("card",))
@@ -736,7 +732,11 @@ def _card_dataset_info_features(release: Release):
     import datasets
 
     for name, info in release.dataset_info.items():
-        table = name if name in schema.table_names() else LANGUAGE_CONFIG_TABLE
+        try:
+            table = contract.table_of_config(name)
+        except ValueError as error:
+            yield Problem(f"dataset_info {name}", str(error))
+            continue
         try:
             features = datasets.DatasetInfo._from_yaml_dict(dict(info)).features
         except Exception as error:  # noqa: BLE001
@@ -1156,17 +1156,6 @@ def _shard_names(release: Release):
             yield Problem(group, f"{len(files)} files named {names}")
 
 
-def _order_keys(table: str) -> tuple[list[str], list[pl.Expr]]:
-    """builder.tables.order, restated: key by key, an id numerically when it is a number, then
-    as text. Returns the keys and the numeric columns (``_n_<key>``) to add."""
-    keys = schema.table(table)["sort_by"]
-    numeric = [
-        pl.col(k).cast(pl.Int64, strict=False).alias(f"_n_{k}") if k.endswith("_id") else None
-        for k in keys
-    ]
-    return keys, [e for e in numeric if e is not None]
-
-
 @check("sort_order", "contract")
 def _sort_order(release: Release):
     """Rows of each folder/country (across its shards, in order) follow the schema's sort_by.
@@ -1174,21 +1163,15 @@ def _sort_order(release: Release):
     Fix: rows are sorted by the table's `sort_by` (ids numerically when numbers); rebuild
     """
     for table in schema.table_names():
-        keys, numeric = _order_keys(table)
+        keys = contract.sort_keys(table)
         id_field = id_field_of(table)
         columns = ["_file", "_row", *dict.fromkeys([id_field, *keys])]
         groups: dict[str, list[pl.LazyFrame]] = defaultdict(list)
         for f, lf in release.rows(table):
             groups[f.group].append(lf.select(columns))
-        order = [n for k in keys for n in ((f"_n_{k}", k) if k.endswith("_id") else (k,))]
         for group in sorted(groups):  # a group's shards, in order
-            frame = (
-                pl.concat(groups[group])
-                .with_columns(*numeric)
-                .with_row_index("_position")
-                .collect()
-            )
-            ordered = frame.sort(order, nulls_last=True, maintain_order=True)
+            frame = pl.concat(groups[group]).with_row_index("_position").collect()
+            ordered = frame.sort(contract.order(keys), nulls_last=True, maintain_order=True)
             misplaced = ordered.with_row_index("_should").filter(
                 pl.col("_position") != pl.col("_should")
             )
@@ -1512,10 +1495,9 @@ def _pairs_content(release: Release):
         user = pl.struct(role=pl.lit("user"), content=pl.col("_c_prompt"))
         aspects = {
             "pair_id": pl.col("pair_id").eq_missing(
-                pl.format(
-                    "{}-{}",
-                    "comparison_id",
-                    pl.col("rejected_choice").replace_strict(
+                contract.id_expr(
+                    "pair_id",
+                    rejected_choice=pl.col("rejected_choice").replace_strict(
                         list(range(len(letters))), letters, default="?", return_dtype=pl.String
                     ),
                 )
@@ -1685,7 +1667,7 @@ def _conversation_comparisons(release: Release):
         ).filter(
             pl.col("_found").is_null()
             | pl.any_horizontal(f"_differs_{n}" for n in compared)
-            | (pl.col("comparison_id") != pl.format("{}-{}", "conversation_id", "turn"))
+            | (pl.col("comparison_id") != contract.id_expr("comparison_id"))
         )
 
     joined = _part_join(

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from builder import tables
-from community_alignment import schema
+from community_alignment import contract, schema
 
 
 def turns(*rows: dict) -> pl.DataFrame:
@@ -81,7 +81,7 @@ def test_in_order_takes_the_index_turns_in_its_order_and_leaves_other_rows_out()
         "turn": [2, 2, 1, 1, 1],
         "prompt": ["c", "b", "a", "x", "d"],
     })  # fmt: skip
-    index = work.filter(pl.col("raw_row") != 9).sort(tables.order(["conversation_id", "turn"]))
+    index = work.filter(pl.col("raw_row") != 9).sort(contract.order(["conversation_id", "turn"]))
     taken = tables.in_order(work, index)
     assert taken["prompt"].to_list() == ["a", "b", "d", "c"]
 
