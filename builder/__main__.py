@@ -11,7 +11,8 @@ from builder.errors import BuildError
 
 
 def _build(args: argparse.Namespace) -> int:
-    from builder.build import build, render_report
+    from builder.build import build
+    from builder.report import render_report
 
     result = build(
         args.source,

@@ -10,34 +10,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from builder import quarantine
 from community_alignment import schema
 from community_alignment.contract import REASONS
-
-QUARANTINE_SCHEMA = {
-    "raw_row": pl.Int64,
-    "conversation_id": pl.String,
-    "annotator_id": pl.String,
-    "turn": pl.Int8,
-    "reason": pl.String,
-    "detail": pl.String,
-}
 
 
 @dataclass
 class Decisions:
     accepted_rows: pl.DataFrame  # raw_row of every row released
-    quarantine: pl.DataFrame  # row-level quarantine entries (QUARANTINE_SCHEMA)
+    quarantine: pl.DataFrame  # row-level quarantine entries (builder.quarantine)
     duplicate_rows: pl.DataFrame  # exact duplicates dropped: raw_row, conversation_id, kept_row
     annotators: pl.DataFrame  # annotator_id, country, wave, languages, consensus demographics
     overrides: pl.DataFrame  # annotator_id, field, value_kept, value_overridden, rows
-
-
-def _quarantine(frame: pl.DataFrame, reason: str | pl.Expr, detail: pl.Expr) -> pl.DataFrame:
-    reason = pl.lit(reason) if isinstance(reason, str) else reason
-    return frame.select(
-        "raw_row", "conversation_id", "annotator_id",
-        pl.lit(None, dtype=pl.Int8).alias("turn"), reason.alias("reason"), detail.alias("detail"),
-    ).cast(QUARANTINE_SCHEMA)  # fmt: skip
 
 
 def decide(rows: pl.DataFrame) -> Decisions:
@@ -60,19 +44,19 @@ def decide(rows: pl.DataFrame) -> Decisions:
         split_annotators.rename({"country": "countries"}), on="annotator_id"
     )
     accepted = remaining.join(split_annotators, on="annotator_id", how="anti")
-    quarantine = pl.concat([
-        _quarantine(conflicting, REASONS.conflicting_duplicate_conversation,
+    set_aside = pl.concat([
+        quarantine.entries(conflicting, REASONS.conflicting_duplicate_conversation,
                     pl.format("{} rows share this conversation_id with different content",
                               pl.len().over("conversation_id"))),
-        _quarantine(bad_rows, pl.col("row_problem"), pl.col("row_detail")),
-        _quarantine(country_conflicts, REASONS.annotator_country_conflict,
+        quarantine.entries(bad_rows, pl.col("row_problem"), pl.col("row_detail")),
+        quarantine.entries(country_conflicts, REASONS.annotator_country_conflict,
                     pl.format("annotator's rows name countries {}",
                               pl.col("countries").list.join(", "))),
     ]).sort("raw_row")  # fmt: skip
     annotators, overrides = _annotators(accepted)
     return Decisions(
         accepted_rows=accepted.select("raw_row"),
-        quarantine=quarantine,
+        quarantine=set_aside,
         duplicate_rows=duplicates.select("raw_row", "conversation_id", "kept_row"),
         annotators=annotators,
         overrides=overrides,

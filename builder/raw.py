@@ -11,10 +11,8 @@ import csv
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -23,8 +21,6 @@ from builder.errors import BuildError
 from community_alignment import schema
 
 ROW_NUMBER = "raw_row"  # 1-based record number in the raw file, header excluded
-BLOCK_BYTES = 4 << 20  # the CSV reader's block: larger ones hold far more memory
-FRAME_BYTES = 32 << 20  # text cleaned at a time: 24 MiB was 0.4 s slower, 48 held 180 MB more
 
 
 def read_header(path: Path) -> list[str]:
@@ -60,75 +56,15 @@ def check_header(path: Path) -> list[str]:
     return header
 
 
-WIDE_LEAD_BYTE = 0xCC  # UTF-8 lead byte of U+0300: every character from there on starts with
-# a byte at least this; the characters before it are never changed or composed by NFC
-
-
-OFFSET_TYPES = {
-    pa.string(): np.int32, pa.large_string(): np.int64,
-    pa.binary(): np.int32, pa.large_binary(): np.int64,
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ByteProfile:
-    r"""What bytes a text column of a batch holds, read off its Arrow buffers, so that cleaning
-    steps that cannot apply are skipped. The column-wide flags may be set by a few bytes
-    beyond the column's cells (a buffer can hold them): a step is at worst run for nothing,
-    never skipped when needed.
-
-    >>> profile = ByteProfile.of(pa.chunked_array([["abc", "", "caf\u00e9"], ["e\u0301\r\n"]]))
-    >>> profile.wide_cells.tolist(), profile.carriage_return, profile.control_character
-    ([False, False, False, True], True, False)
-    """
-
-    byte_order_mark: bool
-    carriage_return: bool
-    control_character: bool
-    wide_cells: np.ndarray  # per cell: holds a character from U+0300 on
-
-    @classmethod
-    def of(cls, column: pa.ChunkedArray) -> ByteProfile:
-        flags, wide = [False, False, False], []
-        for chunk in column.chunks:
-            if chunk.type not in OFFSET_TYPES:  # not read off the buffers: every step may apply
-                flags = [True, True, True]
-                wide.append(np.ones(len(chunk), dtype=bool))
-                continue
-            _, offsets, data = chunk.buffers()
-            ends = np.frombuffer(offsets, dtype=OFFSET_TYPES[chunk.type])
-            ends = ends[chunk.offset : chunk.offset + len(chunk) + 1]
-            values = np.frombuffer(data, np.uint8)[: ends[-1]] if data else np.zeros(0, np.uint8)
-            wide.append(_cells_with_wide_characters(values, ends))
-            if not values.size:
-                continue
-            returns = np.count_nonzero(values == 0x0D)
-            allowed = returns + np.count_nonzero(values == 0x0A) + np.count_nonzero(values == 0x09)
-            low = np.count_nonzero(values < 0x20)
-            flags[0] |= bool((values == 0xEF).any()) and b"\xef\xbb\xbf" in values.tobytes()
-            flags[1] |= bool(returns)
-            flags[2] |= bool(low > allowed) or bool((values == 0x7F).any())
-        return cls(*flags, np.concatenate(wide) if wide else np.zeros(0, dtype=bool))
-
-
-def _cells_with_wide_characters(values: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per cell (bytes ``values[ends[i]:ends[i + 1]]``), whether its largest byte is a lead
-    byte of a character from U+0300 on."""
-    starts, lengths = ends[:-1], np.diff(ends)
-    if not values.size or not len(starts):
-        return np.zeros(len(starts), dtype=bool)
-    largest = np.maximum.reduceat(values, np.minimum(starts, values.size - 1))
-    return (largest >= WIDE_LEAD_BYTE) & (lengths > 0)
-
-
 def tables(
-    path: Path, header: list[str], block_bytes: int = BLOCK_BYTES, frame_bytes: int | None = None
+    path: Path, header: list[str], block_bytes: int, frame_bytes: int
 ) -> Iterator[tuple[pa.Table, int]]:
     """Stream the raw file as Arrow tables of its columns' bytes (about ``frame_bytes`` each,
-    ``FRAME_BYTES`` unless given), each with the record number of its first row. Reading is
+    read in blocks of ``block_bytes``; see :class:`builder.config.BuildConfig`), each with the
+    record number of its first row. Reading is
     all this does, so that the work on each table can be done elsewhere (:func:`frame`,
-    :class:`ByteProfile`). The bytes are checked to be UTF-8 by :func:`frame`: the reader's
-    own check cost 1.1 s of CPU on the full file, polars' 0.5 s."""
+    :class:`builder.hygiene.ByteProfile`). The bytes are checked to be UTF-8 by :func:`frame`, where polars
+    does it faster than the reader would (``benchmarks/RESULTS.md``)."""
     options = dict(
         read_options=pacsv.ReadOptions(
             column_names=header, skip_rows=1, block_size=block_bytes, use_threads=True
@@ -143,7 +79,7 @@ def tables(
     rows_seen = 0
     try:
         reader = pacsv.open_csv(path, **options)
-        for group in _grouped(reader, frame_bytes or FRAME_BYTES):
+        for group in _grouped(reader, frame_bytes):
             table = pa.Table.from_batches(group)
             yield table, rows_seen + 1
             rows_seen += table.num_rows

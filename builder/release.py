@@ -4,12 +4,9 @@ Parquet is written with pyarrow: the table's Arrow schema from ``schema/`` (whic
 ``datasets`` features), zstd, a page index, min/max statistics for every column but free
 text, and row groups small enough for the dataset viewer.
 
-Content-defined chunking is off. It was meant to let a rebuild upload only the pages that
-changed, but row groups are cut every N rows, so rows removed from the raw file shift every
-row group after them and most pages change anyway. ``benchmarks/bench_dedup.py`` rebuilds a
-6,000-conversation release with 5 raw records removed: a Xet-like chunker found 48-50% of
-the rebuild's bytes already held with it, 42-48% without. It cost about 30% of the time
-spent writing (1.2 s of a 15 s full build). Content-defined row groups would come first.
+Content-defined chunking is off: with row groups cut every N rows, a rebuild after a few raw
+records were removed changes most pages anyway, so it saved little upload for its cost
+(``benchmarks/bench_dedup.py`` measures it; ``benchmarks/RESULTS.md`` has the figures).
 """
 
 from __future__ import annotations
@@ -83,7 +80,7 @@ class ShardWriter:
         self.shards.append(Shard(f"{contract.table_folder(self.table, self.language)}/{path.name}",
                                  self.table, self.language, self.country, self._written,
                                  size, file_sha256(path)))  # fmt: skip
-        self._writer = None
+        self._writer, self._written = None, 0
 
     def write(self, frame: pl.DataFrame | pa.Table) -> None:
         """Append the frame's rows (a polars frame, or an Arrow table in the table's schema).

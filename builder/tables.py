@@ -7,8 +7,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from builder import quarantine
 from builder.clean import LETTERS
-from builder.decide import QUARANTINE_SCHEMA
 from community_alignment import contract, schema
 
 # a part's turns are in the order of the comparisons made from them
@@ -117,15 +117,12 @@ def conversation_slices(turns: pl.DataFrame, limit: int, weight: str) -> list[tu
 
 def turn_quarantine(turns: pl.DataFrame) -> pl.DataFrame:
     """Turns whose recorded choice cannot be released, each with its reason."""
-    return (
-        turns.filter(pl.col("turn_problem").is_not_null())
-        .select(
-            "raw_row", "conversation_id", "annotator_id", "turn",
-            pl.col("turn_problem").alias("reason"),
-            pl.format("preferred_response is '{}'", "raw_choice").alias("detail"),
-        )
-        .cast(QUARANTINE_SCHEMA)
-    )  # fmt: skip
+    return quarantine.entries(
+        turns.filter(pl.col("turn_problem").is_not_null()),
+        pl.col("turn_problem"),
+        pl.format("preferred_response is '{}'", "raw_choice"),
+        turn=True,
+    )
 
 
 def comparisons(turns: pl.DataFrame) -> pa.Table:
@@ -139,27 +136,34 @@ def comparisons(turns: pl.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=spec.names).cast(spec)
 
 
+# a turn's texts that its context messages say, by the field names of ``context_messages``
+_TURN_TEXT = {
+    "prompt": pl.col("prompt"),
+    "chosen": pl.col("responses").list.get(pl.col("choice"), null_on_oob=True),
+}
+
+
 def _contexts(turns: pl.DataFrame, rows: np.ndarray, message: pa.DataType) -> pa.ListArray:
     """Per turn at ``rows`` of ``turns`` (which are in conversation order), the messages of
-    the turns before it in its conversation: each one's prompt, then the response the
-    annotator chose; an unknown message (no prompt, or no valid choice) is left out."""
+    the turns before it in its conversation (:func:`community_alignment.contract.context_messages`:
+    each one's prompt, then the response the annotator chose); an unknown message (no prompt,
+    or no valid choice) is left out."""
+    roles, fields = zip(*contract.context_messages(), strict=True)
     said = turns.select(
-        pl.col("prompt"),
-        pl.col("responses").list.get(pl.col("choice"), null_on_oob=True).alias("chosen"),
+        *(_TURN_TEXT[field].alias(field) for field in fields),
         pl.col("conversation_id").ne_missing(pl.col("conversation_id").shift(1)).alias("first"),
     )
     count = turns.height
-    texts = pa.concat_arrays([said[c].to_arrow().cast(pa.string()) for c in ("prompt", "chosen")])
-    # every message in order, as its text's place in ``texts``: prompts first, then replies
-    known = np.column_stack([said[c].is_not_null().to_numpy() for c in ("prompt", "chosen")])
-    place = np.column_stack([np.arange(count), count + np.arange(count)])[known]
+    texts = pa.concat_arrays([said[c].to_arrow().cast(pa.string()) for c in fields])
+    # every message in order, as its text's place in ``texts``: each field's texts in turn
+    known = np.column_stack([said[c].is_not_null().to_numpy() for c in fields])
+    place = np.column_stack([k * count + np.arange(count) for k in range(len(fields))])[known]
     starts = np.concatenate([[0], np.cumsum(known.sum(axis=1))])  # each turn's first message
     first = np.maximum.accumulate(np.where(said["first"].to_numpy(), np.arange(count), 0))
     begin = starts[first[rows]]  # the messages before a turn: begin up to its own first
     offsets, spans = _spans(begin, starts[rows] - begin)
     taken = place[spans]
-    roles = pa.array(["user", "assistant"]).take((taken >= count).astype(np.int8))
-    return _messages(roles, texts.take(taken), offsets, message)
+    return _messages(pa.array(roles).take(taken // count), texts.take(taken), offsets, message)
 
 
 def pair_count(released: pl.DataFrame) -> int:

@@ -199,6 +199,19 @@ def id_separator(name: str) -> str:
     return inner[0]
 
 
+# --- a turn's context -------------------------------------------------------------------
+
+
+def context_messages() -> list[tuple[str, str]]:
+    """(role, field) of the messages each earlier turn adds to a turn's context, in order;
+    ``chosen`` is the response the annotator picked.
+
+    >>> context_messages()
+    [('user', 'prompt'), ('assistant', 'chosen')]
+    """
+    return [(m["role"], m["field"]) for m in schema.load("release")["context"]]
+
+
 # --- quarantine -------------------------------------------------------------------------
 
 

@@ -134,7 +134,7 @@ NFC_PLAYGROUND = list(
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=30))
 def test_text_the_nfc_quick_check_passes_is_already_nfc(value):
-    from builder.clean import maybe_not_nfc
+    from builder.hygiene import maybe_not_nfc
 
     suspect = pl.Series([value]).str.contains(maybe_not_nfc()).item()
     assert suspect or unicodedata.normalize("NFC", value) == value
@@ -143,14 +143,14 @@ def test_text_the_nfc_quick_check_passes_is_already_nfc(value):
 @settings(max_examples=3000, deadline=None)
 @given(st.text(st.sampled_from(NFC_PLAYGROUND), max_size=6))
 def test_the_nfc_check_misses_no_text_that_nfc_changes(value):
-    from builder.clean import maybe_not_nfc
+    from builder.hygiene import maybe_not_nfc
 
     flagged = pl.Series([value]).str.contains(maybe_not_nfc()).item()
     assert flagged or unicodedata.normalize("NFC", value) == value, ascii(value)
 
 
 def test_the_exact_nfc_check_leaves_hindi_with_nukta_and_virama_alone():
-    from builder.clean import maybe_not_nfc
+    from builder.hygiene import maybe_not_nfc
 
     hindi = "\u091c\u093c\u094d\u092f\u093e\u0926\u093e \u092b\u093c\u093f\u0932\u094d\u092e"
     assert unicodedata.normalize("NFC", hindi) == hindi
@@ -166,7 +166,7 @@ def test_the_exact_nfc_check_leaves_hindi_with_nukta_and_virama_alone():
 def test_byte_profiles_match_the_text(values, cut, skip):
     import pyarrow as pa
 
-    from builder.raw import ByteProfile
+    from builder.hygiene import ByteProfile
 
     # chunks as the CSV reader makes them, and a sliced one, whose buffers hold extra bytes
     array = pa.array(["\u0915x", *values, "\u0915"], type=pa.string()).slice(1, len(values))
@@ -185,13 +185,12 @@ def test_byte_profiles_match_the_text(values, cut, skip):
 def test_nfc_normalises_exactly_the_cells_that_need_it(values):
     import pyarrow as pa
 
-    from builder.clean import _nfc
-    from builder.raw import ByteProfile
+    from builder.hygiene import ByteProfile, normalise_nfc
 
     frame = pl.DataFrame({"a": values, "b": list(reversed(values))})
     candidates = {c: ByteProfile.of(pa.chunked_array([frame[c].to_arrow()])).wide_cells
                   for c in frame.columns}  # fmt: skip
-    cleaned, changed = _nfc(frame, candidates)
+    cleaned, changed = normalise_nfc(frame, candidates)
     for column in frame.columns:
         assert cleaned[column].to_list() == [unicodedata.normalize("NFC", v) for v in frame[column]]
     assert changed == sum(unicodedata.normalize("NFC", v) != v for v in values) * 2

@@ -6,6 +6,7 @@ import datasets
 import pytest
 
 from builder.build import build
+from builder.config import BuildConfig
 from community_alignment import schema
 from tests.conftest import MIXED_ROWS, built_release, write_raw
 
@@ -95,7 +96,7 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
     from collections import Counter
     from pathlib import Path
 
-    import builder.build
+    import builder.parts
     from builder.generate import GeneratorConfig, generate
 
     raw = tmp_path / "raw.csv"
@@ -104,15 +105,15 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
         monkeypatch.setitem(schema.table(name), "rows_per_row_group", 8)
     buckets = []  # (part, number of buckets) of each build
     read_work = []  # the work files the last build's parts were read from
-    split = builder.build._buckets
+    split = builder.parts.buckets
 
-    def counted(files, released, folder):
-        made = list(split(files, released, folder))
+    def counted(files, released, folder, config):
+        made = list(split(files, released, folder, config))
         buckets.append((folder.name, len(made)))
         read_work.extend(files)
         yield from made
 
-    monkeypatch.setattr(builder.build, "_buckets", counted)
+    monkeypatch.setattr(builder.parts, "buckets", counted)
     manifests = []
     # a few conversations at a time, or a part at once; a part read whole, or split into
     # buckets of a few conversations (so read from the buckets' files), from one work file
@@ -122,12 +123,15 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
         (64 << 20, 128 << 20, 32 << 20),
         (2_000, 20_000, 100_000),
     ):
-        monkeypatch.setattr(builder.build, "SLICE_BYTES", slice_bytes)
-        monkeypatch.setattr(builder.build, "BUCKET_BYTES", bucket_bytes)
-        monkeypatch.setattr(builder.raw, "FRAME_BYTES", frame_bytes)
         out = tmp_path / f"release-{slice_bytes}-{bucket_bytes}"
         read_work.clear()
-        build(raw, out, block_bytes=1 << 20)
+        settings = BuildConfig(
+            block_bytes=1 << 20,
+            slice_bytes=slice_bytes,
+            bucket_bytes=bucket_bytes,
+            frame_bytes=frame_bytes,
+        )
+        build(raw, out, config=settings)
         if frame_bytes < 1 << 20:
             work_files = Counter(Path(path).parent.name for path in read_work)
             assert min(work_files.values()) > 5, work_files
@@ -155,23 +159,22 @@ def test_min_max_statistics_are_kept_for_every_column_but_free_text(release, tab
 def test_a_split_part_gives_the_same_bucket_files_every_time(tmp_path, monkeypatch):
     import polars as pl
 
-    import builder.build
-    from builder import decide, raw, tables
+    from builder import decide, parts, raw, stream, tables
     from builder.generate import GeneratorConfig, generate
 
     source = tmp_path / "raw.csv"
     generate(source, GeneratorConfig(conversations=400, seed=5, annotators=40))
-    monkeypatch.setattr(raw, "FRAME_BYTES", 100_000)  # many work files per part
+    # many work files per part, and small buckets
+    settings = BuildConfig(block_bytes=1 << 20, frame_bytes=100_000, bucket_bytes=20_000)
     header = raw.check_header(source)
-    rows, _ = builder.build._stream(source, header, tmp_path / "work", 1 << 20, False)
-    part = builder.build._parts(tmp_path / "work")[0]
+    rows, _ = stream.stream(source, header, tmp_path / "work", settings)
+    part = parts.parts(tmp_path / "work")[0]
     files = sorted(part.glob("*.parquet"))
     released = tables.released_turns(pl.scan_parquet(files), decide.decide(rows).accepted_rows)
-    monkeypatch.setattr(builder.build, "BUCKET_BYTES", 20_000)
     made = []
     for attempt in range(3):
         folder = tmp_path / f"buckets-{attempt}"
-        buckets = builder.build._buckets(files, released, folder)
+        buckets = parts.buckets(files, released, folder, settings)
         first = next(buckets)  # every bucket's file is written before the first is read
         made.append([path.read_bytes() for path in sorted(folder.glob("*.arrow"))])
         index = released.slice(first.offset, first.length)
@@ -183,19 +186,19 @@ def test_a_split_part_gives_the_same_bucket_files_every_time(tmp_path, monkeypat
 def test_work_files_that_disagree_with_their_index_stop_the_build_naming_the_part(
     tmp_path, monkeypatch
 ):
-    import builder.build
+    import builder.parts
     from builder.errors import BuildError
     from builder.generate import GeneratorConfig, generate
 
     source = tmp_path / "raw.csv"
     generate(source, GeneratorConfig(conversations=40, seed=5, annotators=8))
-    taken = builder.build.tables.in_order
+    taken = builder.parts.tables.in_order
 
     def short(turns, index):  # as if a work file had lost the index's first turn
         lost = index.head(1).select("raw_row", "turn")
         return taken(turns.join(lost, on=["raw_row", "turn"], how="anti"), index)
 
-    monkeypatch.setattr(builder.build.tables, "in_order", short)
+    monkeypatch.setattr(builder.parts.tables, "in_order", short)
     with pytest.raises(BuildError, match=r"^[a-z]{2}-[a-z]{2}, turns 0 to \d+ of its index: "):
         build(source, tmp_path / "release")
     assert not (tmp_path / "release").exists()
@@ -204,13 +207,11 @@ def test_work_files_that_disagree_with_their_index_stop_the_build_naming_the_par
 def test_progress_goes_to_standard_error_and_names_parts_and_buckets(tmp_path, monkeypatch, capsys):
     import re
 
-    import builder.build
     from builder.generate import GeneratorConfig, generate
 
     source = tmp_path / "raw.csv"
     generate(source, GeneratorConfig(conversations=60, seed=5, annotators=10))
-    monkeypatch.setattr(builder.build, "BUCKET_BYTES", 20_000)
-    build(source, tmp_path / "release", progress=True)
+    build(source, tmp_path / "release", progress=True, bucket_bytes=20_000)
     shown = capsys.readouterr()
     assert shown.out == ""
     lines = [line.strip() for line in shown.err.replace("\r", "\n").splitlines() if line.strip()]

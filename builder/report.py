@@ -1,0 +1,129 @@
+"""The build report: the books (every raw row and every recorded choice released or with a
+reason), the counts, and how it reads as markdown. It goes beside the release, never in it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from builder import decide, sources
+from builder import quarantine as quarantined
+from builder.errors import BuildError
+from community_alignment import __version__, contract
+
+
+def make(
+    src: sources.Source,
+    rows: pl.DataFrame,
+    decisions: decide.Decisions,
+    counts: dict,
+    quarantine: pl.DataFrame,
+) -> dict:
+    """The report of a build: the source, the books (every raw row and every recorded choice
+    is released or has a reason: a BuildError when they do not balance), the counts, the
+    quarantine's reasons and the demographic overrides. ``rows`` has one row of keys per raw
+    row, ``counts`` the tables step's counts, ``quarantine`` every entry."""
+    counts = {k: int(v) for k, v in counts.items()}
+    row_quarantine = quarantined.rows_only(quarantine)
+    turn_quarantine = quarantined.turns_only(quarantine)
+
+    def choices_in(raw_rows: pl.DataFrame) -> int:
+        return int(rows.join(raw_rows.select("raw_row"), on="raw_row")["choices_recorded"].sum())
+
+    books = {
+        "raw_rows": rows.height,
+        "conversations_released": counts.get("conversations", 0),
+        "rows_quarantined": row_quarantine.height,
+        "duplicate_rows_dropped": decisions.duplicate_rows.height,
+        "raw_turns_with_choice": int(rows["choices_recorded"].sum()),
+        "comparisons": counts.get("comparisons", 0),
+        "turns_quarantined": turn_quarantine.height,
+        "choices_in_quarantined_rows": choices_in(row_quarantine),
+        "choices_in_dropped_duplicates": choices_in(decisions.duplicate_rows),
+    }
+    checks = {
+        "raw rows = released conversations + quarantined rows + dropped duplicates": (
+            books["raw_rows"]
+            == books["conversations_released"]
+            + books["rows_quarantined"]
+            + books["duplicate_rows_dropped"]
+        ),
+        "raw turns with a choice = comparisons + quarantined turns + choices in quarantined "
+        "rows + choices in dropped duplicates": (
+            books["raw_turns_with_choice"]
+            == books["comparisons"]
+            + books["turns_quarantined"]
+            + books["choices_in_quarantined_rows"]
+            + books["choices_in_dropped_duplicates"]
+        ),
+    }
+    report = {
+        "source": src.provenance(),
+        "builder_version": __version__,
+        "books": books,
+        "checks": checks,
+        "counts": counts,
+        "quarantine_reasons": quarantined.reason_counts(quarantine),
+        "demographic_overrides": decisions.overrides.to_dicts(),
+        "pairs_left_out": {
+            "comparisons_with_incomplete_context": counts.get(
+                "comparisons_with_incomplete_context", 0
+            ),
+        },
+    }
+    if not all(checks.values()):
+        failed = [name for name, ok in checks.items() if not ok]
+        raise BuildError(f"the build's books do not balance: {failed}; report: {json.dumps(books)}")
+    return report
+
+
+def write(folder: Path, report: dict, quarantine: pl.DataFrame) -> None:
+    (folder / "report.json").write_text(
+        json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    quarantined.write(folder, quarantine)
+    (folder / "report.md").write_text(render_report(report), encoding="utf-8")
+
+
+def render_report(report: dict) -> str:
+    lines = [
+        "# Build report",
+        "",
+        f"Source: `{report['source']['origin']}` (sha256 `{report['source']['sha256']}`), "
+        f"layout {report['source']['layout']}"
+        + (f" ({report['source']['split']})" if report["source"]["split"] else ""),
+        "",
+    ]
+    if "seconds" in report:
+        lines += ["## Where the time went", "", "| step | seconds |", "|---|---:|"]
+        lines += [f"| {step} | {seconds:.2f} |" for step, seconds in report["seconds"].items()]
+        lines += [""]
+    lines += ["## Books", "", "| count | value |", "|---|---:|"]
+    lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in report["books"].items()]
+    lines += ["", "## Checks", ""]
+    lines += [f"- [{'x' if ok else ' '}] {name}" for name, ok in report["checks"].items()]
+    lines += ["", "## Quarantine reasons", "", "| reason | entries | meaning |", "|---|---:|---|"]
+    meanings = contract.quarantine_reasons()
+    lines += [
+        f"| {r} | {n:,} | {meanings.get(r, '')} |" for r, n in report["quarantine_reasons"].items()
+    ]
+    overrides = report["demographic_overrides"]
+    lines += ["", f"## Demographic overrides ({len(overrides)})", ""]
+    if overrides:
+        lines += ["| annotator | field | kept | overridden | rows |", "|---|---|---|---|---:|"]
+        lines += [
+            f"| {o['annotator_id']} | {o['field']} | {o['value_kept']} | {o['value_overridden']} | {o['rows']} |"
+            for o in overrides
+        ]
+    text = report["text"]
+    lines += ["", "## Text hygiene (cells changed)", "", "| step | cells |", "|---|---:|"]
+    lines += [f"| {kind.replace('_', ' ')} | {n:,} |" for kind, n in text["hygiene"].items()]
+    mismatches = text["responses_cell_mismatches_by_turn"]
+    lines += ["", "`{t}_turn_responses` cells that disagree with the four response columns: "
+              + ", ".join(f"turn {t}: {n:,}" for t, n in mismatches.items())]  # fmt: skip
+    left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
+    lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
+    return "\n".join(lines)

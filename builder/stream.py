@@ -1,0 +1,86 @@
+"""The stream step: the raw file read batch by batch, each batch cleaned and turned into
+turns in two threads, the turns written to per-language/country work files; what the
+decisions need of each raw row (its keys, no text) comes back.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from builder import clean, raw, tables, turns
+from builder.config import BuildConfig
+from builder.errors import BuildError
+from builder.hygiene import ByteProfile
+from builder.progress import show
+from community_alignment import schema
+
+MISSING = "_"  # partition name for rows without a release language or country
+
+
+def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work: Path) -> tuple:
+    """Clean one batch and write its turns to the work files; return its keys and counts."""
+    profiles = {name: ByteProfile.of(table[name]) for name in clean.released_text_columns()}
+    batch = raw.frame(table, first_row, path)
+    del table
+    mismatches = clean.responses_cell_mismatches(batch)
+    normalised, changed = clean.normalise(batch, profiles)
+    del batch
+    keys = normalised.select(
+        "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
+        "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
+        clean.choices_recorded(),
+    )  # fmt: skip
+    long = turns.to_turns(normalised).with_columns(tables.index_columns())
+    for (language, country), part in long.partition_by(
+        ["language", "country"], as_dict=True
+    ).items():
+        folder = work / f"{language or MISSING}-{country or MISSING}"
+        folder.mkdir(parents=True, exist_ok=True)
+        part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
+    return keys, changed, mismatches
+
+
+def stream(
+    path: Path, header: list[str], work: Path, config: BuildConfig
+) -> tuple[pl.DataFrame, dict]:
+    """Clean the raw file batch by batch; turns go to per-language/country work files under
+    ``work``. Returns one row of keys per raw row and the text hygiene counts.
+
+    Batches are cleaned two at a time (polars and the Parquet writer let go of the GIL) while
+    the next is read, with one more queued; at most three are held, so memory stays bounded.
+    Results are taken in batch order, so the output does not depend on which thread finished
+    first.
+    """
+    keys = []
+    text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
+    pending: deque[Future] = deque()
+
+    def settle(future: Future) -> None:
+        batch_keys, changed, mismatches = future.result()
+        keys.append(batch_keys)
+        text["hygiene"].update(changed)
+        text["responses_cell_mismatches_by_turn"].update(mismatches)
+        if config.progress:
+            show(f"read {batch_keys['raw_row'][-1]:,} raw rows")
+
+    with ThreadPoolExecutor(max_workers=config.stream_workers) as pool:
+        for number, (table, first_row) in enumerate(
+            raw.tables(path, header, config.block_bytes, config.frame_bytes)
+        ):
+            pending.append(pool.submit(_clean_batch, number, table, first_row, path, work))
+            while len(pending) >= config.stream_workers + config.stream_queued:
+                settle(pending.popleft())
+        while pending:
+            settle(pending.popleft())
+    if config.progress:
+        show()
+    if not keys:
+        raise BuildError(f"{path}: the file has a header but no rows")
+    return pl.concat(keys), {
+        name: {str(k): v for k, v in sorted(c.items())} for name, c in text.items()
+    }
