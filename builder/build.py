@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from builder import card, decide, parts, quarantine, raw, release, report, sources, stream
+from builder import answers, card, decide, parts, quarantine, raw, release, report, sources, stream
 from builder.config import BuildConfig
 from builder.errors import BuildError
 from community_alignment import __version__
@@ -83,17 +83,19 @@ def build(
         digest = aside.submit(release.file_sha256, src.path)
         prepared = aside.submit(card.prepare, root, iw_labels)
         work = report_root / "_work"
-        rows, text = stream.stream(src.path, header, work, config)
+        streamed = stream.stream(src.path, header, work, config)
         pa.default_memory_pool().release_unused()  # the reader's buffers, before the tables
         src = sources.with_checksum(src, digest.result(), expected_sha256)
+        if stop := answers.unknown_error(streamed.answers, src.path):
+            raise BuildError(stop)
         clock.lap("stream: read, clean, turns, work files; checksum")
-        decisions = decide.decide(rows)
+        decisions = decide.decide(streamed.rows)
         clock.lap("decide: duplicates, conflicts, demographics")
         outputs = parts.write_tables(root, work, decisions, config)
         removed = aside.submit(shutil.rmtree, work)  # while the card is made
         clock.lap("tables: comparisons, pairs, conversations, annotators")
         set_aside = quarantine.combine([decisions.quarantine, outputs["quarantine"]])
-        made = report.make(src, rows, decisions, outputs["counts"], set_aside) | {"text": text}
+        made = report.make(src, streamed, decisions, outputs["counts"], set_aside)
         prepared.result()
         card.write(root, outputs["shards"], src.provenance(), made, repo_id, iw_labels)
         removed.result()  # the work files, removed while the card was made

@@ -12,13 +12,13 @@ from functools import cache
 import langcodes
 import polars as pl
 
-from builder import hygiene
+from builder import answers, hygiene
 from builder.hygiene import ByteProfile
 from community_alignment import schema
 from community_alignment.contract import REASONS
 
 LETTERS = [str(c) for c in schema.codes("choice")]
-FLAGS = ["is_pregenerated_first_prompt", "in_balanced_subset", "in_balanced_subset_10"]
+FLAGS = answers.FLAGS
 
 
 def turn_column(prefix: str, field: str) -> str:
@@ -45,15 +45,6 @@ def language_code(raw: str) -> str | None:
     return language if language in schema.codes("languages") else None
 
 
-def raw_to_code(vocabulary: str) -> dict[str, object]:
-    """The vocabulary's raw spellings mapped to release codes."""
-    mapping = {}
-    for value in schema.vocabulary(vocabulary)["values"]:
-        raws = value["raw"] if isinstance(value["raw"], list) else [value["raw"]]
-        mapping.update({raw: value["code"] for raw in raws})
-    return mapping
-
-
 def _code(expr: pl.Expr, mapping: dict, dtype: pl.DataType) -> pl.Expr:
     return expr.str.strip_chars().replace_strict(mapping, default=None, return_dtype=dtype)
 
@@ -64,14 +55,6 @@ def choices_recorded() -> pl.Expr:
         pl.col(turn_column(prefix, "preferred_response")).is_not_null().cast(pl.Int32)
         for _, prefix in schema.turn_prefixes()
     ).alias("choices_recorded")
-
-
-def _demographic(column: str) -> pl.Expr:
-    """A demographic answer in the schema's spelling (curly apostrophes folded into straight)."""
-    aliases = schema.vocabulary(column).get("aliases", {})
-    if not aliases:
-        return pl.col(column)
-    return pl.col(column).replace(list(aliases), list(aliases.values()))
 
 
 def responses_cells() -> list[str]:
@@ -89,9 +72,10 @@ def released_text_columns() -> list[str]:
 
 def normalise(
     frame: pl.DataFrame, profiles: dict[str, ByteProfile]
-) -> tuple[pl.DataFrame, dict[str, int]]:
+) -> tuple[pl.DataFrame, dict[str, int], answers.Findings]:
     """Clean text (BOM, CRLF, control characters, NFC), missing markers to null, and codes for
-    language, country, flags and wave. Returns the frame and how many cells each step changed.
+    language and the vocabularies' answers (:mod:`builder.answers`). Returns the frame, how
+    many cells each step changed, and the answers' findings (respelled, unknown).
 
     ``profiles`` says which steps each text column of the batch may need: in most batches
     most columns need none, and a step costs a pass over the text. ``row_hash`` (which finds
@@ -127,29 +111,19 @@ def normalise(
     languages = {
         raw.strip(): language_code(raw) for raw in frame["assigned_lang"].drop_nulls().unique()
     }
-    booleans = raw_to_code("booleans")
-    waves = {str(w): w for w in schema.codes("wave")}
-    missing = (
+    frame = frame.with_columns(
         pl.when(hygiene.is_missing(pl.col(c))).then(None).otherwise(pl.col(c)).alias(c)
         for c in text_columns
     )
-    codes = (
-        frame.lazy()
-        .with_columns(missing)
-        .with_columns(
-            pl.col("conversation_id").str.strip_chars(),
-            pl.col("annotator_id").str.strip_chars(),
-            _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
-            _code(
-                pl.col("annotator_country").str.to_lowercase(), raw_to_code("countries"), pl.String
-            ).alias("country"),
-            *(_code(pl.col(c), booleans, pl.Boolean).alias(f"{c}_code") for c in FLAGS),
-            _code(pl.col("wave"), waves, pl.Int8).alias("wave_code"),
-            *(_demographic(c) for c in schema.demographics()),
-        )
+    found = answers.findings(frame)
+    codes = frame.lazy().with_columns(
+        pl.col("conversation_id").str.strip_chars(),
+        pl.col("annotator_id").str.strip_chars(),
+        _code(pl.col("assigned_lang"), languages, pl.String).alias("language"),
+        *(answers.coded(vocabulary) for vocabulary in answers.vocabularies()),
     )
     frame = codes.with_columns(_row_problem()).collect(engine="in-memory")
-    return frame, {step: int(n) for step, n in changed.items()}
+    return frame, {step: int(n) for step, n in changed.items()}, found
 
 
 def _row_problem() -> list[pl.Expr]:

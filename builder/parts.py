@@ -218,6 +218,7 @@ def _write_tables_in(
         for (country,), part in annotators.partition_by("country", as_dict=True).items():
             shards += release.write_shards(root, part, "annotators", None, country)
         counts["annotators"] = annotators.height
+        counts["explanations"] = int(annotators["num_explanations"].sum())
     return {
         "shards": shards,
         "quarantine": quarantine.combine(quarantines),

@@ -126,6 +126,11 @@ def locate_problem(path: Path, columns: int) -> str:
             try:
                 line.decode("utf-8")
             except UnicodeDecodeError as error:
+                if error.end == len(line) and not line.endswith(b"\n"):  # cut inside a character
+                    return (
+                        f"line {line_number}: the file ends inside a character; it is truncated "
+                        "(download or copy it again)"
+                    )
                 return (
                     f"line {line_number}, byte {error.start + 1}: not UTF-8 "
                     f"(byte 0x{line[error.start]:02x}); re-encode the file as UTF-8"

@@ -9,23 +9,25 @@ from pathlib import Path
 
 import polars as pl
 
-from builder import decide, sources
+from builder import answers, decide, sources
 from builder import quarantine as quarantined
 from builder.errors import BuildError
-from community_alignment import __version__, contract
+from builder.stream import Streamed
+from community_alignment import __version__, contract, schema
 
 
 def make(
     src: sources.Source,
-    rows: pl.DataFrame,
+    streamed: Streamed,
     decisions: decide.Decisions,
     counts: dict,
     quarantine: pl.DataFrame,
 ) -> dict:
     """The report of a build: the source, the books (every raw row and every recorded choice
-    is released or has a reason: a BuildError when they do not balance), the counts, the
-    quarantine's reasons and the demographic overrides. ``rows`` has one row of keys per raw
-    row, ``counts`` the tables step's counts, ``quarantine`` every entry."""
+    is released or has a reason: a BuildError when they do not balance), the counts beside
+    the published ones, the quarantine's reasons, the answers respelled or new, and the
+    demographic overrides. ``counts`` are the tables step's, ``quarantine`` every entry."""
+    rows = streamed.rows
     counts = {k: int(v) for k, v in counts.items()}
     row_quarantine = quarantined.rows_only(quarantine)
     turn_quarantine = quarantined.turns_only(quarantine)
@@ -73,11 +75,48 @@ def make(
                 "comparisons_with_incomplete_context", 0
             ),
         },
+        "text": streamed.text,
+        "answers": answers.report(streamed.answers),
+        "published": beside_published(found_counts(streamed, books, counts)),
     }
     if not all(checks.values()):
         failed = [name for name, ok in checks.items() if not ok]
         raise BuildError(f"the build's books do not balance: {failed}; report: {json.dumps(books)}")
     return report
+
+
+def found_counts(streamed: Streamed, books: dict, counts: dict) -> dict:
+    """What this build counted, named as ``schema/raw.yaml`` names the published counts."""
+    by_country = streamed.rows.filter(pl.col("country").is_not_null()).group_by("country").len()
+    return {
+        "raw_rows": books["raw_rows"],
+        "conversations_by_country": dict(by_country.iter_rows()),
+        "prompts_by_turn": streamed.raw_turns["prompts"],
+        "choices_missing_by_turn": streamed.raw_turns["choices_missing"],
+        "comparisons": books["comparisons"],
+        "annotators": counts.get("annotators", 0),
+        "explanations": counts.get("explanations", 0),
+    }
+
+
+def beside_published(found: dict) -> dict:
+    """Each published count (``schema/raw.yaml``) beside the build's, flattened to one row per
+    number (``conversations_by_country.in``), with whether they agree."""
+    published = schema.load("raw")["published"]
+
+    def flat(counts: dict, prefix: str = "") -> dict[str, int]:
+        made = {}
+        for key, value in counts.items():
+            name = f"{prefix}{key}"
+            made |= flat(value, f"{name}.") if isinstance(value, dict) else {name: int(value)}
+        return made
+
+    theirs, ours = flat(published["counts"]), flat(found)
+    rows = {
+        name: {"published": value, "found": ours.get(name, 0), "same": ours.get(name, 0) == value}
+        for name, value in theirs.items()
+    }
+    return {"provenance": " ".join(published["provenance"].split()), "counts": rows}
 
 
 def write(folder: Path, report: dict, quarantine: pl.DataFrame) -> None:
@@ -124,6 +163,27 @@ def render_report(report: dict) -> str:
     mismatches = text["responses_cell_mismatches_by_turn"]
     lines += ["", "`{t}_turn_responses` cells that disagree with the four response columns: "
               + ", ".join(f"turn {t}: {n:,}" for t, n in mismatches.items())]  # fmt: skip
+    found = report["answers"]
+    lines += ["", "## Answers", ""]
+    lines += [
+        "Respelled answers (case, spacing or quotes differ from `schema/vocabularies.yaml`; "
+        "read as the listed answer): "
+        + (", ".join(f"{c}: {n:,}" for c, n in found["respelled"].items()) or "none")
+    ]
+    for title, key in (
+        ("New answers kept (open vocabularies)", "new_in_open_vocabularies"),
+        ("Unknown answers, rows quarantined", "unknown_quarantined"),
+    ):
+        for column, values in found[key].items():
+            shown = ", ".join(f"`{v}` ({n:,})" for v, n in values.items())
+            lines += ["", f"{title}, {column}: {shown}"]
+    published = report["published"]
+    lines += ["", "## Beside the published counts", "", published["provenance"], ""]
+    lines += ["| count | published | this build | |", "|---|---:|---:|---|"]
+    lines += [
+        f"| {name} | {row['published']:,} | {row['found']:,} | {'' if row['same'] else 'differs'} |"
+        for name, row in published["counts"].items()
+    ]
     left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
     lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
     return "\n".join(lines)

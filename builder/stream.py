@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
 
-from builder import clean, raw, tables, turns
+from builder import answers, clean, raw, tables, turns
 from builder.config import BuildConfig
 from builder.errors import BuildError
 from builder.hygiene import ByteProfile
@@ -28,8 +29,19 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     batch = raw.frame(table, first_row, path)
     del table
     mismatches = clean.responses_cell_mismatches(batch)
-    normalised, changed = clean.normalise(batch, profiles)
+    normalised, changed, found = clean.normalise(batch, profiles)
     del batch
+    per_turn = normalised.select(
+        expr
+        for n, prefix in schema.turn_prefixes()
+        for expr in (
+            pl.col(clean.turn_column(prefix, "prompt")).is_not_null().sum().alias(f"prompts:{n}"),
+            pl.col(clean.turn_column(prefix, "preferred_response"))
+            .is_null()
+            .sum()
+            .alias(f"choices_missing:{n}"),
+        )
+    ).row(0, named=True)
     keys = normalised.select(
         "raw_row", "conversation_id", "annotator_id", "language", "country", "row_hash",
         "row_problem", "row_detail", *schema.demographics(), pl.col("wave_code").alias("wave"),
@@ -42,14 +54,22 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
         folder = work / f"{language or MISSING}-{country or MISSING}"
         folder.mkdir(parents=True, exist_ok=True)
         part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
-    return keys, changed, mismatches
+    return keys, changed, mismatches, found, per_turn
 
 
-def stream(
-    path: Path, header: list[str], work: Path, config: BuildConfig
-) -> tuple[pl.DataFrame, dict]:
+@dataclass
+class Streamed:
+    """What the stream step hands on besides the work files."""
+
+    rows: pl.DataFrame  # one row of keys per raw row (no text)
+    text: dict  # hygiene counts, responses-cell mismatches per turn
+    answers: answers.Findings  # respelled and unknown answers
+    raw_turns: dict  # per turn: prompts present, choices missing (over every raw row)
+
+
+def stream(path: Path, header: list[str], work: Path, config: BuildConfig) -> Streamed:
     """Clean the raw file batch by batch; turns go to per-language/country work files under
-    ``work``. Returns one row of keys per raw row and the text hygiene counts.
+    ``work``. Returns the raw rows' keys and what cleaning found (:class:`Streamed`).
 
     Batches are cleaned two at a time (polars and the Parquet writer let go of the GIL) while
     the next is read, with one more queued; at most three are held, so memory stays bounded.
@@ -58,11 +78,15 @@ def stream(
     """
     keys = []
     text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
+    found = answers.Findings()
+    per_turn = Counter()
     pending: deque[Future] = deque()
 
     def settle(future: Future) -> None:
-        batch_keys, changed, mismatches = future.result()
+        batch_keys, changed, mismatches, batch_found, batch_turns = future.result()
         keys.append(batch_keys)
+        found.add(batch_found)
+        per_turn.update(batch_turns)
         text["hygiene"].update(changed)
         text["responses_cell_mismatches_by_turn"].update(mismatches)
         if config.progress:
@@ -81,6 +105,13 @@ def stream(
         show()
     if not keys:
         raise BuildError(f"{path}: the file has a header but no rows")
-    return pl.concat(keys), {
-        name: {str(k): v for k, v in sorted(c.items())} for name, c in text.items()
+    raw_turns = {
+        kind: {str(n): per_turn[f"{kind}:{n}"] for n, _ in schema.turn_prefixes()}
+        for kind in ("prompts", "choices_missing")
     }
+    return Streamed(
+        rows=pl.concat(keys),
+        text={name: {str(k): v for k, v in sorted(c.items())} for name, c in text.items()},
+        answers=found,
+        raw_turns=raw_turns,
+    )

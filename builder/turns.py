@@ -9,7 +9,8 @@ import re
 
 import polars as pl
 
-from builder.clean import FLAGS, LETTERS, raw_to_code, response_columns, turn_column
+from builder import answers
+from builder.clean import FLAGS, LETTERS, response_columns, turn_column
 from community_alignment import contract, schema
 from community_alignment.contract import REASONS
 from community_alignment.hashing import fold_of, stable_id_expr
@@ -50,7 +51,7 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
 
     Built in three steps, each naming what the next reads, so every value is computed once.
     """
-    to_index = {raw: LETTERS.index(code) for raw, code in raw_to_code("choice").items()}
+    to_index = {key: LETTERS.index(code) for key, code in answers.keys_of("choice").items()}
     turns = schema.turn_prefixes()
 
     def missing_if_empty(text: pl.Expr) -> pl.Expr:  # a response that was only junk
@@ -66,8 +67,7 @@ def _with_turn_columns(wide: pl.LazyFrame) -> pl.LazyFrame:
             for letter, column in zip(LETTERS, response_columns(prefix), strict=True)
         ),
         *(
-            raw(prefix, "preferred_response")
-            .str.strip_chars()
+            answers.folded(raw(prefix, "preferred_response"))
             .replace_strict(to_index, default=None, return_dtype=pl.Int8)
             .alias(f"t{n}_index")
             for n, prefix in turns

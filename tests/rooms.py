@@ -25,7 +25,8 @@ def normalised(tmp_path: Path, rows: list[dict]) -> tuple[pl.DataFrame, dict[str
     header = raw.check_header(path)
     [(table, first_row)] = list(raw.tables(path, header, 1 << 20, 64 << 20))
     profiles = {name: ByteProfile.of(table[name]) for name in clean.released_text_columns()}
-    return clean.normalise(raw.frame(table, first_row, path), profiles)
+    frame, changed, _ = clean.normalise(raw.frame(table, first_row, path), profiles)
+    return frame, changed
 
 
 def long_turns(tmp_path: Path, rows: list[dict]) -> pl.DataFrame:

@@ -111,3 +111,13 @@ def test_a_tiny_file_written_by_hand_reads(tmp_path):
     frame = read_raw(path)
     assert frame.select("conversation_id", "wave").row(0) == ("5", "2")
     assert frame["first_turn_prompt"][0] == ""
+
+
+def test_a_file_cut_inside_a_character_is_named_truncated_not_mis_encoded(tmp_path):
+    path = write_raw(tmp_path / "raw.csv", [raw_row("1", turns=1, first_turn_feedback="café")])
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index("é".encode()) + 1])  # the first byte of é only
+    with pytest.raises(
+        BuildError, match=r"line \d+: the file ends inside a character; it is truncated"
+    ):
+        read_raw(path)

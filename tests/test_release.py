@@ -167,7 +167,7 @@ def test_a_split_part_gives_the_same_bucket_files_every_time(tmp_path, monkeypat
     # many work files per part, and small buckets
     settings = BuildConfig(block_bytes=1 << 20, frame_bytes=100_000, bucket_bytes=20_000)
     header = raw.check_header(source)
-    rows, _ = stream.stream(source, header, tmp_path / "work", settings)
+    rows = stream.stream(source, header, tmp_path / "work", settings).rows
     part = parts.parts(tmp_path / "work")[0]
     files = sorted(part.glob("*.parquet"))
     released = tables.released_turns(pl.scan_parquet(files), decide.decide(rows).accepted_rows)
