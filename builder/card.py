@@ -2,7 +2,7 @@
 
 The prose template is ``dataset_card.md`` at the top of the checkout; each ``{{ name }}`` in it
 is filled here from schema/, ``schema/versions.yaml``, the build report and the data, never
-typed. The statistics come from :func:`community_alignment.headline.describe`, agreement from
+typed. The statistics come from :func:`community_alignment.describe.describe`, agreement from
 :func:`community_alignment.agreement.agreement`, the values section from
 :mod:`community_alignment.iw`; the figures (:mod:`builder.figures`) go to ``assets/`` inside
 the release and are embedded with relative paths.
@@ -428,7 +428,7 @@ def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[d
 def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
     """Everything the card states about the release folder ``root`` (its files written)."""
     from community_alignment import iw
-    from community_alignment.headline import statistics
+    from community_alignment.describe import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
     # the statistics and the agreement bootstraps are polars work that lets go of the GIL:
