@@ -28,6 +28,7 @@ import yaml
 
 from builder.release import Shard
 from community_alignment import schema
+from community_alignment.formatting import count, decimal, missing, plain, share
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
@@ -113,37 +114,6 @@ def changelog() -> str:
 # --- formatting -------------------------------------------------------------------------------
 
 
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def count(value: Any) -> str:
-    """A count with thousands separators.
-
-    >>> count(1234), count(None)
-    ('1,234', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{int(value):,}"
-
-
-def share(value: Any) -> str:
-    """A share as a percentage with one decimal.
-
-    >>> share(0.41234), share(float("nan"))
-    ('41.2%', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.1%}"
-
-
-def decimal(value: Any, digits: int = 3) -> str:
-    """A number with ``digits`` decimals.
-
-    >>> decimal(0.14449), decimal(-0.0001), decimal(None)
-    ('0.144', '-0.000', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.{digits}f}"
-
-
 def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = False) -> str:
     """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``.
 
@@ -158,10 +128,6 @@ def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = F
     if percent:
         return f"{text} [{low * 100:.1f}, {high * 100:.1f}]"
     return f"{text} [{decimal(low)}, {decimal(high)}]"
-
-
-def median_text(value: Any) -> str:
-    return "n/a" if missing(value) else f"{value:g}"
 
 
 def country_label(code: str) -> str:
@@ -197,7 +163,7 @@ def glance_table_rows(stats: dict) -> list[list[str]]:
         ["units with at least 10 annotators", count(stats["units_with_10_annotators"])],
         ["units with at least 2 annotators", count(stats["units_with_2_annotators"])],
         ["median conversations per annotator",
-         median_text(stats["median_conversations_per_annotator"])],
+         plain(stats["median_conversations_per_annotator"])],
         ["comparisons won by the longest candidate",
          share(stats["share_longest_response_chosen"])],
         ["... if every pick were random", share(stats["share_longest_by_chance"])],
