@@ -2,7 +2,7 @@
 
 The prose template is ``dataset_card.md`` at the top of the checkout; each ``{{ name }}`` in it
 is filled here from schema/, ``schema/versions.yaml``, the build report and the data, never
-typed. The statistics come from :func:`community_alignment.headline.describe`, agreement from
+typed. The statistics come from :func:`community_alignment.describe.describe`, agreement from
 :func:`community_alignment.agreement.agreement`, the values section from
 :mod:`community_alignment.iw`; the figures (:mod:`builder.figures`) go to ``assets/`` inside
 the release and are embedded with relative paths.
@@ -28,6 +28,7 @@ import yaml
 
 from builder.release import Shard
 from community_alignment import contract, schema
+from community_alignment.formatting import count, decimal, missing, plain, share
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
@@ -113,37 +114,6 @@ def changelog() -> str:
 # --- formatting -------------------------------------------------------------------------------
 
 
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def count(value: Any) -> str:
-    """A count with thousands separators.
-
-    >>> count(1234), count(None)
-    ('1,234', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{int(value):,}"
-
-
-def share(value: Any) -> str:
-    """A share as a percentage with one decimal.
-
-    >>> share(0.41234), share(float("nan"))
-    ('41.2%', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.1%}"
-
-
-def decimal(value: Any, digits: int = 3) -> str:
-    """A number with ``digits`` decimals.
-
-    >>> decimal(0.14449), decimal(-0.0001), decimal(None)
-    ('0.144', '-0.000', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.{digits}f}"
-
-
 def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = False) -> str:
     """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``.
 
@@ -158,10 +128,6 @@ def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = F
     if percent:
         return f"{text} [{low * 100:.1f}, {high * 100:.1f}]"
     return f"{text} [{decimal(low)}, {decimal(high)}]"
-
-
-def median_text(value: Any) -> str:
-    return "n/a" if missing(value) else f"{value:g}"
 
 
 def country_label(code: str) -> str:
@@ -197,7 +163,7 @@ def glance_table_rows(stats: dict) -> list[list[str]]:
         ["units with at least 10 annotators", count(stats["units_with_10_annotators"])],
         ["units with at least 2 annotators", count(stats["units_with_2_annotators"])],
         ["median conversations per annotator",
-         median_text(stats["median_conversations_per_annotator"])],
+         plain(stats["median_conversations_per_annotator"])],
         ["comparisons won by the longest candidate",
          share(stats["share_longest_response_chosen"])],
         ["... if every pick were random", share(stats["share_longest_by_chance"])],
@@ -424,7 +390,7 @@ def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[d
 def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
     """Everything the card states about the release folder ``root`` (its files written)."""
     from community_alignment import iw
-    from community_alignment.headline import statistics
+    from community_alignment.describe import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
     # the statistics and the agreement bootstraps are polars work that lets go of the GIL:

@@ -2098,12 +2098,12 @@ def table_cells(rows: list[list[str]]) -> dict[str, str]:
 
 def _card_data(release: Release) -> dict[str, Any]:
     """What the card's statistics tables are recomputed from, computed once per release: the
-    statistics of community_alignment.headline, and agreement by country and across countries
+    statistics of community_alignment.describe, and agreement by country and across countries
     with the card's bootstrap parameters, all from the rows the other checks read."""
     cache = release.__dict__.setdefault("_card_data", {})
     if not cache:
         from builder import card
-        from community_alignment.headline import statistics
+        from community_alignment.describe import statistics
 
         comparisons = release.scan("comparisons")  # lazy: only the columns needed are read
         cache["stats"] = statistics(comparisons, release.scan("conversations"))
