@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
-from builder import card, clean, decide, raw, release, sources, tables
+from builder import card, clean, decide, raw, release, responses_cell, sources, tables
 from builder.errors import BuildError
 from community_alignment import __version__, schema
 
@@ -136,7 +136,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     profiles = {name: raw.ByteProfile.of(table[name]) for name in clean.released_text_columns()}
     batch = raw.frame(table, first_row, path)
     del table
-    mismatches = clean.responses_cell_mismatches(batch)
+    mismatches = responses_cell.responses_cell_mismatches(batch)
     normalised, changed = clean.normalise(batch, profiles)
     del batch
     keys = normalised.select(
