@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from builder import clean, raw, tables, turns
+from builder import clean, raw, responses_cell, tables, turns
 from builder.config import BuildConfig
 from builder.errors import BuildError
 from builder.hygiene import ByteProfile
@@ -27,7 +27,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     profiles = {name: ByteProfile.of(table[name]) for name in clean.released_text_columns()}
     batch = raw.frame(table, first_row, path)
     del table
-    mismatches = clean.responses_cell_mismatches(batch)
+    mismatches = responses_cell.responses_cell_mismatches(batch)
     normalised, changed = clean.normalise(batch, profiles)
     del batch
     keys = normalised.select(
