@@ -188,9 +188,8 @@ def table_frame(root: Path, table: str, shards: list[Shard]) -> pl.LazyFrame:
 
 def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
     """Everything the card states about the release folder ``root`` (its files written)."""
-    from community_alignment.describe import statistics
-
     from community_alignment import iw
+    from community_alignment.describe import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
     # the statistics and the agreement bootstraps are polars work that lets go of the GIL:
