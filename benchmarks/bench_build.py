@@ -56,7 +56,7 @@ with tempfile.TemporaryDirectory(dir=WORK) as cache:
     datasets.load_dataset("csv", data_files=RAW, cache_dir=cache)
 """,
     "describe": """
-from community_alignment.headline import describe
+from community_alignment.describe import describe
 describe(RELEASE)
 """,
     "alpha": """

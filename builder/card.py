@@ -2,21 +2,18 @@
 
 The prose template is ``dataset_card.md`` at the top of the checkout; each ``{{ name }}`` in it
 is filled here from schema/, ``schema/versions.yaml``, the build report and the data, never
-typed. The statistics come from :func:`community_alignment.headline.describe`, agreement from
+typed. The statistics come from :func:`community_alignment.describe.describe`, agreement from
 :func:`community_alignment.agreement.agreement`, the values section from
 :mod:`community_alignment.iw`; the figures (:mod:`builder.figures`) go to ``assets/`` inside
 the release and are embedded with relative paths.
 
-The tables the validator checks are built by the ``*_table_rows`` functions below, which both
-this module (to write the card) and :mod:`builder.validate` (to recompute them from the data)
-call; a table's rows are lists of cells, the first row its header.
+The tables the validator checks, their formatting and their headings are in
+:mod:`builder.card_tables`, which the validator reads too; this module fills them in.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import warnings
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,18 +23,33 @@ from typing import Any
 import polars as pl
 import yaml
 
+from builder.card_tables import (
+    RESAMPLES,
+    SEED,
+    agreement_analysis,
+    agreement_table_rows,
+    count,
+    country_label,
+    cross_table_rows,
+    decimal,
+    estimate,
+    glance_table_rows,
+    group_table_rows,
+    language_label,
+    markdown_table,
+    missing,
+    positions_table_rows,
+    release_version,  # noqa: F401 - the build asks the card which version it writes
+    share,
+    size_category,
+    split_table,
+    turns_table_rows,
+    versions,
+)
 from builder.release import Shard
 from community_alignment import contract, schema
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "dataset_card.md"
-SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                   (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M")]  # fmt: skip
-
-# Agreement and IW intervals: bootstrap over units, as the card states.
-RESAMPLES = 1000
-SEED = 0
-CONFIDENCE = 0.95
-
 ASSETS = "assets"
 FIGURES = {
     "positions": f"{ASSETS}/positions_by_country.png",
@@ -45,60 +57,7 @@ FIGURES = {
     "iw_map": f"{ASSETS}/iw_map.png",
 }
 
-# Headings (in dataset_card.md) of the sections whose first table the validator checks.
-HEADINGS = {
-    "glance": "At a glance",
-    "by_country": "Countries",
-    "by_language": "Languages",
-    "turns": "Conversation length",
-    "positions": "Which position gets chosen",
-    "agreement": "Do annotators agree?",
-    "cross": "Agreement across countries",
-}
-VERSION_LINE = re.compile(r"^Version \*\*(?P<version>[^*]+)\*\*", re.M)
-
-
-def size_category(rows: int) -> str:
-    """The Hub's size category of a row count.
-
-    >>> size_category(233_319), size_category(999)
-    ('100K<n<1M', 'n<1K')
-    """
-    for limit, label in SIZE_CATEGORIES:
-        if rows < limit:
-            return label
-    return "n>10M"
-
-
-# --- versions -------------------------------------------------------------------------------
-
-
-def versions() -> list[dict[str, Any]]:
-    """``schema/versions.yaml``: the release versions, newest first, checked."""
-    entries = schema.load("versions")["versions"]
-    if not entries:
-        raise ValueError("schema/versions.yaml lists no version")
-    for entry in entries:
-        missing = [k for k in ("version", "date", "changes") if not entry.get(k)]
-        if missing:
-            raise ValueError(f"schema/versions.yaml: {entry.get('version')!r} lacks {missing}")
-        if not re.fullmatch(r"\d+\.\d+\.\d+", str(entry["version"])):
-            raise ValueError(f"schema/versions.yaml: {entry['version']!r} is not MAJOR.MINOR.PATCH")
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(entry["date"])):
-            raise ValueError(f"schema/versions.yaml: {entry['version']} date is not YYYY-MM-DD")
-    order = [tuple(int(p) for p in str(e["version"]).split(".")) for e in entries]
-    if order != sorted(order, reverse=True) or len(set(order)) != len(order):
-        raise ValueError("schema/versions.yaml: versions must be distinct, newest first")
-    return entries
-
-
-def release_version() -> str:
-    """The version of the release a build writes: the newest entry of schema/versions.yaml.
-
-    >>> release_version() == str(versions()[0]["version"])
-    True
-    """
-    return str(versions()[0]["version"])
+# --- changelog ------------------------------------------------------------------------------
 
 
 def changelog() -> str:
@@ -108,182 +67,6 @@ def changelog() -> str:
         lines += [f"- {' '.join(str(change).split())}" for change in entry["changes"]]
         lines.append("")
     return "\n".join(lines).rstrip()
-
-
-# --- formatting -------------------------------------------------------------------------------
-
-
-def missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def count(value: Any) -> str:
-    """A count with thousands separators.
-
-    >>> count(1234), count(None)
-    ('1,234', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{int(value):,}"
-
-
-def share(value: Any) -> str:
-    """A share as a percentage with one decimal.
-
-    >>> share(0.41234), share(float("nan"))
-    ('41.2%', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.1%}"
-
-
-def decimal(value: Any, digits: int = 3) -> str:
-    """A number with ``digits`` decimals.
-
-    >>> decimal(0.14449), decimal(-0.0001), decimal(None)
-    ('0.144', '-0.000', 'n/a')
-    """
-    return "n/a" if missing(value) else f"{value:.{digits}f}"
-
-
-def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = False) -> str:
-    """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``.
-
-    >>> estimate(0.5, 0.25, 0.75), estimate(0.5, 0.25, 0.75, percent=True), estimate(0.5)
-    ('0.500 [0.250, 0.750]', '50.0% [25.0, 75.0]', '0.500')
-    """
-    if missing(value):
-        return "n/a"
-    text = share(value) if percent else decimal(value)
-    if missing(low) or missing(high):
-        return text
-    if percent:
-        return f"{text} [{low * 100:.1f}, {high * 100:.1f}]"
-    return f"{text} [{decimal(low)}, {decimal(high)}]"
-
-
-def median_text(value: Any) -> str:
-    return "n/a" if missing(value) else f"{value:g}"
-
-
-def country_label(code: str) -> str:
-    names = {v["code"]: v["name"] for v in schema.vocabulary("countries")["values"]}
-    return f"{names.get(code, code)} (`{code}`)"
-
-
-def language_label(code: str) -> str:
-    names = {v["code"]: v["name"] for v in schema.vocabulary("languages")["values"]}
-    return f"{names.get(code, code)} (`{code}`)"
-
-
-def markdown_table(rows: list[list[str]], numeric_from: int = 1) -> str:
-    """Rows of cells (the first the header) as a markdown table; columns from
-    ``numeric_from`` are right-aligned."""
-    header, *body = rows
-    align = ["---" if i < numeric_from else "---:" for i in range(len(header))]
-    return "\n".join("| " + " | ".join(row) + " |" for row in [header, align, *body])
-
-
-# --- the tables the validator checks (rows of cells, header first) ----------------------------
-
-
-def glance_table_rows(stats: dict) -> list[list[str]]:
-    return [
-        ["statistic", "value"],
-        ["comparisons with an explanation", share(stats["share_with_explanation"])],
-        ["comparisons not in English", share(stats["share_not_english"])],
-        ["conversations whose first prompt the annotator wrote",
-         share(stats["share_annotator_written_first_prompt"])],
-        ["first prompts with at least 10 annotators",
-         count(stats["first_prompts_with_10_annotators"])],
-        ["units with at least 10 annotators", count(stats["units_with_10_annotators"])],
-        ["units with at least 2 annotators", count(stats["units_with_2_annotators"])],
-        ["median conversations per annotator",
-         median_text(stats["median_conversations_per_annotator"])],
-        ["comparisons won by the longest candidate",
-         share(stats["share_longest_response_chosen"])],
-        ["... if every pick were random", share(stats["share_longest_by_chance"])],
-    ]  # fmt: skip
-
-
-def group_table_rows(stats: dict, key: str) -> list[list[str]]:
-    """``key`` is ``by_country`` or ``by_language``."""
-    title, label = (
-        ("country", country_label) if key == "by_country" else ("language", language_label)
-    )
-    rows = [[title, "conversations", "comparisons", "annotators"]]
-    for code, row in stats[key].items():
-        rows.append(
-            [label(code), count(row["conversations"]), count(row["comparisons"]),
-             count(row["annotators"])]
-        )  # fmt: skip
-    return rows
-
-
-def turns_table_rows(stats: dict) -> list[list[str]]:
-    turns = stats["conversations_by_turns"]
-    total = sum(turns.values())
-    rows = [["turns", "conversations", "share"]]
-    rows += [[str(k), count(n), share(n / total if total else math.nan)] for k, n in turns.items()]
-    return rows
-
-
-def positions_table_rows(stats: dict) -> list[list[str]]:
-    letters = list(stats["position_shares"])
-    rows = [["country", "comparisons", *(f"chose {letter.upper()}" for letter in letters)]]
-    for code, shares in stats["position_shares_by_country"].items():
-        n = stats["by_country"].get(code, {}).get("comparisons", 0)
-        rows.append([country_label(code), count(n), *(share(shares[k]) for k in letters)])
-    rows.append(
-        ["all", count(stats["comparisons"]), *(share(stats["position_shares"][k]) for k in letters)]
-    )
-    return rows
-
-
-def ordered_agreement(table: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``agreement(..., by="country")`` in the schema's country order."""
-    order = {code: i for i, code in enumerate(schema.codes("countries"))}
-    rows = table.to_dicts()
-    return sorted(rows, key=lambda r: (order.get(r["country"], len(order)), str(r["country"])))
-
-
-def agreement_table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
-    out = [["country", "picks", "units (≥ 2 picks)", "pairs of picks", "Krippendorff's α [95% CI]",
-            "pairwise agreement [95% CI]", "chance agreement"]]  # fmt: skip
-    for row in rows:
-        out.append(
-            [
-                country_label(row["country"]),
-                count(row["picks"]),
-                count(row["units"]),
-                count(row["pairs"]),
-                estimate(row["alpha"], row.get("alpha_low"), row.get("alpha_high")),
-                estimate(
-                    row["pairwise_pooled"],
-                    row.get("pairwise_pooled_low"),
-                    row.get("pairwise_pooled_high"),
-                    percent=True,
-                ),
-                share(row["chance_marginal"]),
-            ]
-        )
-    return out
-
-
-def cross_table_rows(table: pl.DataFrame | None) -> list[list[str]]:
-    """Country pairs that share units, from ``iw.distance_vs_disagreement(...).table``."""
-    rows = [["countries", "IW distance", "shared units", "pairs of picks",
-             "agreement [95% CI]"]]  # fmt: skip
-    if table is None:
-        return rows
-    order = {code: i for i, code in enumerate(schema.codes("countries"))}
-    shared = [r for r in table.to_dicts() if r["pairs"]]
-    for r in sorted(shared, key=lambda r: sorted((order[r["country_a"]], order[r["country_b"]]))):
-        a, b = sorted((r["country_a"], r["country_b"]), key=order.__getitem__)
-        rows.append(
-            [f"`{a}` and `{b}`", decimal(r["distance"], 2), count(r["units"]), count(r["pairs"]),
-             estimate(r["agreement"], r.get("agreement_low"), r.get("agreement_high"),
-                      percent=True)]
-        )  # fmt: skip
-    return rows
 
 
 # --- YAML ---------------------------------------------------------------------------------------
@@ -403,28 +186,10 @@ def table_frame(root: Path, table: str, shards: list[Shard]) -> pl.LazyFrame:
     return pl.from_arrow(schema.arrow_schema(table).empty_table()).lazy()
 
 
-def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[dict], Any]:
-    """Agreement by country (rows in country order) and ``iw.distance_vs_disagreement``, with
-    the card's bootstrap parameters; ``([], None)`` when there is no comparison."""
-    from community_alignment import iw
-    from community_alignment.agreement import ANNOTATOR, CHOICE, COMPARISON, ITEM, agreement
-
-    # the columns both need, read once
-    picks = comparisons.lazy().select(ITEM, CHOICE, ANNOTATOR, iw.COUNTRY, COMPARISON).collect()
-    if picks.is_empty():
-        return [], None
-    with warnings.catch_warnings():
-        # an annotator's repeated pick on a unit is dropped, as the card says
-        warnings.simplefilter("ignore", UserWarning)
-        table = agreement(picks, by=iw.COUNTRY, n_resamples=RESAMPLES, seed=SEED)
-        cross = iw.distance_vs_disagreement(picks, n_resamples=RESAMPLES, seed=SEED)
-    return ordered_agreement(table), cross
-
-
 def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
     """Everything the card states about the release folder ``root`` (its files written)."""
     from community_alignment import iw
-    from community_alignment.headline import statistics
+    from community_alignment.describe import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
     # the statistics and the agreement bootstraps are polars work that lets go of the GIL:
@@ -700,17 +465,7 @@ def _placeholders(
     from community_alignment import __version__
 
     totals = split_rows(shards)
-    countries = schema.codes("countries")
     configs = [e["config_name"] for e in config_entries(shards)]
-    split_lines = [
-        "| config | " + " | ".join(countries) + " | total |",
-        "|---|" + "---:|" * (len(countries) + 1),
-    ]
-    for config in configs:
-        cells = [totals[config].get(c, {"rows": 0})["rows"] for c in countries]
-        split_lines.append(
-            f"| `{config}` | " + " | ".join(f"{n:,}" for n in cells) + f" | {sum(cells):,} |"
-        )
     descriptions = {t: schema.table(t)["description"] for t in schema.table_names()}
     config_rows = []
     for config in configs:
@@ -734,7 +489,7 @@ def _placeholders(
         "[changelog](#changelog).",
         "glance_table": markdown_table(glance_table_rows(stats)),
         "config_rows": "\n".join(config_rows),
-        "split_table": "\n".join(split_lines),
+        "split_table": split_table(totals, configs),
         "country_table": markdown_table(group_table_rows(stats, "by_country")),
         "language_table": markdown_table(group_table_rows(stats, "by_language")),
         "turns_table": markdown_table(turns_table_rows(stats)),

@@ -6,7 +6,6 @@ Decisions that need all rows (duplicates, annotator consistency) are taken in ``
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 import langcodes
@@ -58,9 +57,9 @@ def choices_recorded() -> pl.Expr:
 
 
 def responses_cells() -> list[str]:
-    """The ``{t}_turn_responses`` columns: the four response columns again, in one cell. They
-    are only checked against those columns (:func:`responses_cell_mismatches`), never released,
-    so they are not cleaned."""
+    """The ``{t}_turn_responses`` columns: the four response columns again, in one cell. They are
+    only checked against those columns (:mod:`builder.responses_cell`), never released, so they
+    are not cleaned."""
     return [turn_column(prefix, "responses") for _, prefix in schema.turn_prefixes()]
 
 
@@ -145,60 +144,3 @@ def _row_problem() -> list[pl.Expr]:
         reason = pl.when(failed).then(pl.lit(code)).otherwise(reason)
         detail = pl.when(failed).then(message).otherwise(detail)
     return [reason.alias("row_problem"), detail.alias("row_detail")]
-
-
-RESPONSES_CELL = re.compile(
-    r"(?s)^\s*"
-    + r"\s*".join(f"# Response {letter.upper()}:\\s*(.*?)" for letter in LETTERS)
-    + r"\s*$"
-)
-
-
-def responses_cell_mismatches(frame: pl.DataFrame) -> dict[int, int]:
-    """Per turn, how many ``{t}_turn_responses`` cells disagree with the four response columns,
-    in a raw batch (before :func:`normalise`).
-
-    The four columns are what the release uses; the concatenation is only checked. A cell
-    written exactly as RESPONSES_FORMAT from the columns as read agrees at once, as does an
-    empty turn; only the others are cleaned like released text and parsed leniently (any
-    whitespace around the headers and texts; a missing marker counts as empty).
-    """
-
-    def cleaned(column: str) -> pl.Expr:
-        text = hygiene.clean_text(column, set(hygiene.HYGIENE_STEPS))[0].str.normalize("NFC")
-        stripped = text.str.strip_chars()
-        return pl.when(hygiene.is_missing(text)).then(pl.lit("")).otherwise(stripped).alias(column)
-
-    def parts(prefix: str) -> tuple[str, list[str]]:
-        return turn_column(prefix, "responses"), response_columns(prefix)
-
-    def suspect(prefix: str) -> pl.Expr:
-        cell, columns = parts(prefix)
-        exact = pl.concat_str(
-            [
-                pl.format(f"# Response {letter.upper()}:\n{{}}", pl.col(column))
-                for letter, column in zip(LETTERS, columns, strict=True)
-            ],
-            separator="\n\n",
-        )
-        empty = pl.all_horizontal(pl.col(c) == "" for c in [cell, *columns])
-        return (pl.col(cell) != exact) & ~empty
-
-    turns = schema.turn_prefixes()
-    # one query for the common case, where every cell agrees at once
-    suspects = frame.select(suspect(prefix).sum().alias(str(n)) for n, prefix in turns).row(0)
-    counts = {}
-    for (number, prefix), suspected in zip(turns, suspects, strict=True):
-        counts[number] = 0
-        if not suspected:
-            continue
-        cell, columns = parts(prefix)
-        rows = frame.filter(suspect(prefix)).select(cleaned(c) for c in [cell, *columns])
-        found = pl.col(cell).str.extract_groups(RESPONSES_CELL.pattern)
-        agree = pl.all_horizontal(
-            found.struct.field(str(i + 1)).fill_null("") == pl.col(column)
-            for i, column in enumerate(columns)
-        )
-        present = pl.any_horizontal(pl.col(c) != "" for c in [cell, *columns])
-        counts[number] = int(rows.select((present & ~agree.fill_null(False)).sum()).item())
-    return counts

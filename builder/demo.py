@@ -13,7 +13,7 @@ def run(out: Path, source: Path = SAMPLE, labels: Path = SAMPLE_LABELS) -> int:
     from builder.load_check import load_everything
     from builder.validate import validate
     from community_alignment import cli
-    from community_alignment.headline import describe, render
+    from community_alignment.describe import describe, render
 
     print(f"== build {source.name} -> {out}")
     result = build(source, out, iw_labels=labels)

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from builder import answers, clean, raw, tables, turns
+from builder import answers, clean, raw, responses_cell, tables, turns
 from builder.config import BuildConfig
 from builder.errors import BuildError
 from builder.hygiene import ByteProfile
@@ -28,7 +28,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     profiles = {name: ByteProfile.of(table[name]) for name in clean.released_text_columns()}
     batch = raw.frame(table, first_row, path)
     del table
-    mismatches = clean.responses_cell_mismatches(batch)
+    mismatches = responses_cell.responses_cell_mismatches(batch)
     normalised, changed, found = clean.normalise(batch, profiles)
     del batch
     per_turn = normalised.select(

@@ -19,5 +19,7 @@ def __getattr__(name: str) -> Any:
     if name == "scan":
         return importlib.import_module("community_alignment.load").scan
     if name == "describe":
-        return importlib.import_module("community_alignment.headline").describe
+        # The module community_alignment.describe, callable as its describe() function: once
+        # imported, the module would be this attribute anyway.
+        return importlib.import_module("community_alignment.describe")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,11 +6,7 @@ folder / ``hf://datasets/...`` path. :func:`as_lazyframe` turns any of these int
 LazyFrame, and :func:`choice_codes` reads the ``choice`` column (ClassLabel integers or the
 vocabulary letters) as the codes 0..3.
 
->>> import warnings
-
-import warnings
-
-import polars as pl
+>>> import polars as pl
 >>> lazy = as_lazyframe(pl.DataFrame({"choice": ["b", "d"]}), ["choice"])
 >>> choice_codes(lazy.collect()["choice"]).to_list()
 [1, 3]

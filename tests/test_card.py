@@ -550,7 +550,7 @@ def test_the_validator_checks_the_release_version_and_allows_only_png_assets(bui
 
 def test_describe_and_scan_are_exported_from_the_package(built):
     import community_alignment as ca
-    from community_alignment.headline import describe
+    from community_alignment.describe import describe
 
     assert ca.describe(built["release"]) == describe(built["release"])
     assert ca.scan(built["release"], "annotators").collect().height == len(

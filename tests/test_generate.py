@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 
 from builder import generate as gen
+from builder import responses_cell
 from community_alignment import schema
 from community_alignment.hashing import response_key
 from community_alignment.iw import LABEL_COLUMNS
@@ -207,10 +208,7 @@ def test_responses_cell_joins_the_four_responses_in_the_documented_format(small)
                 f"# Response {letter.upper()}:\n{text}"
                 for letter, text in zip(LETTERS, texts, strict=True)
             )
-            assert row[f"{prefix}_turn_responses"] == expected
-            assert expected == gen.RESPONSES_FORMAT.format(
-                **{letter.upper(): text for letter, text in zip(LETTERS, texts, strict=True)}
-            )
+            assert row[f"{prefix}_turn_responses"] == expected == responses_cell.join(texts)
 
 
 def test_some_candidates_end_with_end_of_text_junk(small):

@@ -8,7 +8,7 @@ import pytest
 from builder.build import build
 from builder.generate import GeneratorConfig, generate
 from community_alignment import schema
-from community_alignment.headline import describe, statistics
+from community_alignment.describe import describe, statistics
 from community_alignment.load import scan
 
 ALIASES = schema.vocabulary("annotator_political")["aliases"]

@@ -54,12 +54,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from community_alignment import schema
+from community_alignment.formatting import json_ready, plain, share
 from community_alignment.load import scan
 
 __all__ = ["COMPARISON_COLUMNS", "CONVERSATION_COLUMNS", "describe", "render", "statistics"]
@@ -230,27 +233,22 @@ def describe(source: str | Path) -> dict[str, Any]:
     return statistics(scan(source, "comparisons"), scan(source, "conversations"))
 
 
-def _percent(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.1%}"
-
-
 def render(stats: dict) -> str:
     """The statistics as markdown tables (what the CLI prints)."""
-    median = stats["median_conversations_per_annotator"]
     lines = [
         f"- comparisons: {stats['comparisons']:,}; conversations: {stats['conversations']:,}; "
         f"annotators: {stats['annotators']:,}",
-        f"- comparisons with an explanation: {_percent(stats['share_with_explanation'])}; "
-        f"not in English: {_percent(stats['share_not_english'])}",
+        f"- comparisons with an explanation: {share(stats['share_with_explanation'])}; "
+        f"not in English: {share(stats['share_not_english'])}",
         f"- conversations whose first prompt the annotator wrote: "
-        f"{_percent(stats['share_annotator_written_first_prompt'])}",
+        f"{share(stats['share_annotator_written_first_prompt'])}",
         f"- first prompts with at least 10 annotators: {stats['first_prompts_with_10_annotators']:,};"
         f" units (same context, prompt and candidates) with at least 10 annotators: "
         f"{stats['units_with_10_annotators']:,}, with at least 2: "
         f"{stats['units_with_2_annotators']:,}",
-        f"- median conversations per annotator: {'n/a' if math.isnan(median) else f'{median:g}'}",
-        f"- the longest candidate is chosen in {_percent(stats['share_longest_response_chosen'])} "
-        f"of comparisons (a random pick: {_percent(stats['share_longest_by_chance'])})",
+        f"- median conversations per annotator: {plain(stats['median_conversations_per_annotator'])}",
+        f"- the longest candidate is chosen in {share(stats['share_longest_response_chosen'])} "
+        f"of comparisons (a random pick: {share(stats['share_longest_by_chance'])})",
         "",
     ]
     for key, title in (("by_country", "country"), ("by_language", "language")):
@@ -267,26 +265,30 @@ def render(stats: dict) -> str:
     lines += ["| chosen position | " + " | ".join(letters) + " |", "|---|" + "---:|" * len(letters)]
     for name, shares in [*stats["position_shares_by_country"].items(), ("all", None)]:
         shares = shares or stats["position_shares"]
-        lines.append(f"| {name} | " + " | ".join(_percent(shares[k]) for k in letters) + " |")
+        lines.append(f"| {name} | " + " | ".join(share(shares[k]) for k in letters) + " |")
     return "\n".join(lines) + "\n"
-
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:
     stats = describe(args.source)
-    print(json.dumps(_json_ready(stats), indent=2) if args.json else render(stats), end="")
+    print(json.dumps(json_ready(stats), indent=2) if args.json else render(stats), end="")
     return 0
 
 
-def register_cli(commands) -> None:
+def register_cli(commands: Any) -> None:
+    """Add the ``describe`` subcommand to the ``community-alignment`` command."""
     parser = commands.add_parser("describe", help="headline statistics of a release")
     parser.add_argument("source", help="release folder or hf://datasets/ORG/NAME")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.set_defaults(run=_run)
+
+
+class _CallableModule(types.ModuleType):
+    """``community_alignment.describe`` names both this module and :func:`describe`: once the
+    module is imported it is the package's attribute, so calling it calls the function."""
+
+    def __call__(self, source: str | Path) -> dict[str, Any]:
+        return describe(source)
+
+
+sys.modules[__name__].__class__ = _CallableModule
