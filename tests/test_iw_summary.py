@@ -13,6 +13,7 @@ import pytest
 
 from community_alignment import iw
 from tests.iw_corpus import (
+    PICKS,
     SCORES,
     UNITS,
     comparisons,
@@ -192,3 +193,39 @@ def test_generated_data_coverage_equals_a_plain_python_count(generated):
     assert report["corpus_responses"] == len(corpus)
     assert report["labelled_responses"] == len(corpus & set(pole_of))
     assert report["labels_not_in_corpus"] == len(set(pole_of) - corpus)
+
+
+def test_an_annotators_repeated_picks_on_a_unit_count_once():
+    # i1 meets unit X again (a later comparison) and picks t4 (survival) this time.
+    repeated = comparisons([*PICKS, ("X", "in", 3, "i1")])
+    labels = iw.load_labels(label_frame())
+    with pytest.warns(UserWarning, match="1 picks repeat an annotator's pick on the same unit"):
+        once = iw.summarize(repeated, labels, n_resamples=0)
+    plain = iw.summarize(comparisons(), labels, n_resamples=0)
+    for name in iw.TABLES:
+        assert once.tables()[name].equals(plain.tables()[name]), name
+    assert row_of(once.choices, "in")["labelled_choices"] == 4  # not 5
+    assert row_of(once.choices, "in")["survival"] == 0.0
+
+
+def test_the_first_of_repeated_picks_is_the_smallest_comparison_id():
+    # The repeat comes first by comparison_id, so it is the pick that counts.
+    frame = comparisons([*PICKS, ("X", "in", 3, "i1")]).with_columns(
+        pl.Series("comparison_id", [f"c{n}" for n in range(8)] + ["a0"])
+    )
+    with pytest.warns(UserWarning):
+        india = row_of(iw.summarize(frame, label_frame(), n_resamples=0).choices, "in")
+    assert india["labelled_choices"] == 4
+    assert india["survival"] == pytest.approx(1 / 4) and india["traditional"] == 0.5
+
+
+def test_without_annotator_ids_every_pick_counts():
+    repeated = comparisons([*PICKS, ("X", "in", 3, "i1")]).drop("annotator_id")
+    india = row_of(iw.summarize(repeated, label_frame(), n_resamples=0).choices, "in")
+    assert india["labelled_choices"] == 5
+
+
+def test_a_null_annotator_id_is_an_error():
+    frame = comparisons().with_columns(pl.lit(None, dtype=pl.String).alias("annotator_id"))
+    with pytest.raises(ValueError, match="8 comparisons have a null annotator_id"):
+        iw.summarize(frame, label_frame(), n_resamples=0)

@@ -15,7 +15,7 @@ import polars as pl
 
 from community_alignment.bootstrap import check_parameters, interval, resampled_sums
 from community_alignment.formatting import records
-from community_alignment.inputs import Source, as_lazyframe, choice_codes
+from community_alignment.inputs import Source, as_lazyframe, choice_codes, first_picks
 from community_alignment.iw.labels import (
     TEXT,
     Labels,
@@ -24,8 +24,10 @@ from community_alignment.iw.labels import (
     load_labels,
 )
 from community_alignment.iw.poles import (
+    ANNOTATOR,
     AXES,
     CHOICE,
+    COMPARISON,
     COUNTRY,
     ITEM,
     LLM_DEFAULT_CORNER,
@@ -212,9 +214,14 @@ def _group_columns(by: str | Sequence[str] | None) -> list[str]:
 
 
 def _picks(source: Source, by: list[str]) -> pl.DataFrame:
-    """The checked comparisons: ``_row``, ``item_id``, the by columns, ``responses``, choice code."""
+    """The checked comparisons: ``_row``, ``item_id``, the by columns, ``responses``, choice code.
+
+    With ``annotator_id``, an annotator's repeated picks on a unit count once
+    (:func:`community_alignment.inputs.first_picks`).
+    """
     needed = [ITEM, CHOICE, RESPONSES, *by]
-    lazy = as_lazyframe(source, needed)
+    optional = [c for c in (ANNOTATOR, COMPARISON) if c not in needed]
+    lazy = as_lazyframe(source, needed + optional)
     names = lazy.collect_schema().names()
     missing = [c for c in needed if c not in names]
     if missing:
@@ -222,12 +229,17 @@ def _picks(source: Source, by: list[str]) -> pl.DataFrame:
             f"the comparisons table lacks column(s) needed for the IW summary: "
             f"{', '.join(missing)} (it has: {', '.join(names) or 'no columns'})"
         )
-    frame = lazy.select(needed).collect()
+    optional = [c for c in optional if c in names]
+    frame = lazy.select(needed + optional).collect()
     if frame.height == 0:
         raise ValueError("the selection of comparisons is empty: nothing to summarise")
-    nulls = frame[ITEM].null_count()
-    if nulls:
-        raise ValueError(f"{nulls} comparisons have a null {ITEM}")
+    for column in [c for c in (ITEM, ANNOTATOR) if c in frame.columns]:
+        nulls = frame[column].null_count()
+        if nulls:
+            raise ValueError(f"{nulls} comparisons have a null {column}")
+    if ANNOTATOR in frame.columns:
+        frame = first_picks(frame, stacklevel=4)  # points at the caller of summarize()
+    frame = frame.drop(optional)
     dtype = frame.schema[RESPONSES]
     if not isinstance(dtype, pl.List) or dtype.inner not in (pl.String, pl.Null):
         raise ValueError(f"{RESPONSES} must be a list of texts, got {dtype}")
@@ -351,14 +363,16 @@ def summarize(
 
     ``source`` is anything :func:`community_alignment.agreement.agreement` accepts (a polars
     DataFrame or LazyFrame, a ``datasets.Dataset``, a release folder or ``hf://`` path); it
-    needs ``item_id``, ``choice``, ``responses`` and the ``by`` columns. A group's units are the
-    units (candidate sets, ``item_id``) it has a pick on, each counted once; the bootstrap
-    resamples those units with replacement, with ``numpy.random.default_rng(seed)`` per group,
-    and gives percentile intervals at ``confidence``. Rows follow the sorted group values (a
-    null group last).
+    needs ``item_id``, ``choice``, ``responses`` and the ``by`` columns. When it has
+    ``annotator_id``, an annotator's repeated picks on the same unit count once, as in every
+    statistic of the library (the rule of :func:`community_alignment.inputs.first_picks`).
+    A group's units are the units (candidate sets, ``item_id``) it has a pick on, each counted
+    once; the bootstrap resamples those units with replacement, with
+    ``numpy.random.default_rng(seed)`` per group, and gives percentile intervals at
+    ``confidence``. Rows follow the sorted group values (a null group last).
 
-    Raises ``ValueError`` on missing columns, an empty selection, and labels that cover none of
-    the selection's responses.
+    Raises ``ValueError`` on missing columns, a null ``item_id`` or ``annotator_id``, an empty
+    selection, and labels that cover none of the selection's responses.
 
     Unit x shows (pray, vote, paint, vote), picked by one Indian (pray) and one French
     annotator (vote); unit y shows (save, vote, paint, paint), picked by an Indian (save).
