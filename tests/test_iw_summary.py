@@ -229,3 +229,33 @@ def test_a_null_annotator_id_is_an_error():
     frame = comparisons().with_columns(pl.lit(None, dtype=pl.String).alias("annotator_id"))
     with pytest.raises(ValueError, match="8 comparisons have a null annotator_id"):
         iw.summarize(frame, label_frame(), n_resamples=0)
+
+
+def test_an_interval_from_a_single_unit_is_na_with_the_reason():
+    # fr picks on W only: one unit behind every statistic of fr.
+    frame = comparisons([*PICKS, ("W", "fr", 0, "f1")])
+    summary = iw.summarize(frame, label_frame(), n_resamples=50)
+    for name, table in summary.tables().items():
+        fr, india = row_of(table, "fr"), row_of(table, "in")
+        bounds = [c for c in table.columns if c.endswith(("_low", "_high"))]
+        assert bounds and all(math.isnan(fr[c]) for c in bounds), name
+        assert fr["interval_undefined_reason"] == (
+            "only 1 unit to resample; an interval needs at least 2"
+        ), name
+        assert india["interval_undefined_reason"] is None, name
+        assert not any(math.isnan(india[c]) for c in bounds), name
+    assert row_of(summary.choices, "fr")["survival"] == 1.0  # W: t4; the estimate stays
+    dumped = summary.to_dict()["choices"]
+    fr_record = next(r for r in dumped if r["country"] == "fr")
+    assert fr_record["survival_low"] is None and fr_record["interval_undefined_reason"]
+
+
+def test_an_interval_needs_two_units_that_contribute_to_its_statistic():
+    # fr picks on X and Z: both choices are labelled (t1), but only X is a fully labelled set.
+    frame = comparisons([*PICKS, ("X", "fr", 0, "f1"), ("Z", "fr", 0, "f1")])
+    summary = iw.summarize(frame, label_frame(), n_resamples=50)
+    coverage, choices = row_of(summary.coverage, "fr"), row_of(summary.choices, "fr")
+    assert coverage["labelled_sets"] == 1 and math.isnan(coverage["traditional_low"])
+    assert "only 1 unit" in coverage["interval_undefined_reason"]
+    assert choices["labelled_choices"] == 2 and choices["interval_undefined_reason"] is None
+    assert choices["traditional_low"] == choices["traditional_high"] == 1.0
