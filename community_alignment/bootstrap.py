@@ -8,6 +8,12 @@ products, :func:`interval` turns the draws of a statistic into a percentile inte
 :func:`check_parameters` checks ``n_resamples`` and ``confidence`` as the public functions
 take them.
 
+An interval resampled from fewer than :data:`MIN_UNITS` units is not an interval: with one
+unit every resample is that unit, and the "interval" is the estimate itself.
+:func:`unit_interval` gives NaN bounds and the reason (:func:`interval_undefined_reason`)
+there; tables show such an interval as n/a with the reason, JSON as null bounds and an
+``interval_undefined_reason`` field.
+
 >>> import numpy as np
 >>> terms = np.array([[1.0, 2.0], [1.0, 2.0]])   # two identical units
 >>> sums = resampled_sums(terms, 5, seed=0)
@@ -23,11 +29,22 @@ import math
 
 import numpy as np
 
-__all__ = ["CHUNK_CELLS", "check_parameters", "interval", "resampled_sums"]
+__all__ = [
+    "CHUNK_CELLS",
+    "MIN_UNITS",
+    "check_parameters",
+    "interval",
+    "interval_undefined_reason",
+    "resampled_sums",
+    "unit_interval",
+]
 
 # Cells of the resample-weight matrix built at once: about 25 MB of draws and weights. Four
 # times as many were no faster on the full corpus and held about 110 MB more.
 CHUNK_CELLS = 1 << 20
+
+MIN_UNITS = 2
+"""The fewest units a bootstrap interval can be resampled from."""
 
 
 def check_parameters(n_resamples: int, confidence: float) -> None:
@@ -81,3 +98,38 @@ def interval(draws: np.ndarray, confidence: float) -> tuple[float, float]:
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(finite, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def interval_undefined_reason(units: int) -> str | None:
+    """Why no interval can be resampled from ``units`` contributing units; None when one can.
+
+    >>> interval_undefined_reason(1)
+    'only 1 unit to resample; an interval needs at least 2'
+    >>> interval_undefined_reason(0), interval_undefined_reason(2)
+    ('no unit to resample; an interval needs at least 2', None)
+    """
+    if units >= MIN_UNITS:
+        return None
+    what = "no unit" if units == 0 else f"only {units} unit"
+    return f"{what} to resample; an interval needs at least {MIN_UNITS}"
+
+
+def unit_interval(
+    draws: np.ndarray, confidence: float, units: int
+) -> tuple[float, float, str | None]:
+    """:func:`interval` of draws resampled from ``units`` contributing units, and None; or NaN
+    bounds and :func:`interval_undefined_reason` when there are fewer than :data:`MIN_UNITS`.
+
+    A unit contributes when it enters the statistic (e.g. has a pair of picks, a labelled
+    choice): a statistic of one contributing unit is the same in every resample that draws it.
+
+    >>> unit_interval(np.array([0.5, 0.5, 0.5]), 0.95, units=1)
+    (nan, nan, 'only 1 unit to resample; an interval needs at least 2')
+    >>> unit_interval(np.array([1.0, 2.0, 3.0]), 0.5, units=3)
+    (1.5, 2.5, None)
+    """
+    reason = interval_undefined_reason(units)
+    if reason is not None:
+        return math.nan, math.nan, reason
+    low, high = interval(draws, confidence)
+    return low, high, None

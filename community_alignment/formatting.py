@@ -25,6 +25,7 @@ __all__ = [
     "MISSING",
     "bounds",
     "count",
+    "interval_notes",
     "decimal",
     "json_ready",
     "missing",
@@ -107,23 +108,38 @@ def bounds(low: Any, high: Any, digits: int = 3) -> str:
     return f"[{number(low, digits)}, {number(high, digits)}]"
 
 
-def with_interval(
-    row: Mapping[str, Any], name: str, *, digits: int = 3, hide_missing: bool = False
-) -> str:
+def with_interval(row: Mapping[str, Any], name: str, digits: int = 3) -> str:
     """``row[name]`` followed by its interval when ``row`` has ``<name>_low``/``<name>_high``.
 
-    The bounds take ``digits`` decimals; with ``hide_missing`` a missing interval is left out
-    instead of written ``[n/a, n/a]``.
+    The bounds take ``digits`` decimals; a missing interval (e.g. one resampled from fewer than
+    two units, see :func:`community_alignment.bootstrap.unit_interval`) reads ``[n/a, n/a]``,
+    and is left out when the value itself is missing.
 
     >>> row = {"alpha": 0.5, "alpha_low": 0.25, "alpha_high": 0.75, "pairs": 3}
-    >>> with_interval(row, "alpha"), with_interval(row, "alpha", digits=2), with_interval(row, "pairs")
+    >>> with_interval(row, "alpha"), with_interval(row, "alpha", 2), with_interval(row, "pairs")
     ('0.500 [0.250, 0.750]', '0.500 [0.25, 0.75]', '3')
+    >>> with_interval(row | {"alpha_low": None}, "alpha"), with_interval({"x": None, "x_low": None}, "x")
+    ('0.500 [n/a, 0.750]', 'n/a')
     """  # noqa: E501
     text = number(row[name])
     low, high = f"{name}_low", f"{name}_high"
-    if low in row and not (hide_missing and missing(row[low])):
+    if low in row and not (missing(row[name]) and missing(row[low])):
         text += " " + bounds(row[low], row[high], digits)
     return text
+
+
+def interval_notes(reasons: Iterable[tuple[str, str | None]]) -> list[str]:
+    """Lines saying which rows' intervals are n/a and why, one per reason, from
+    (row name, reason or None) pairs.
+
+    >>> interval_notes([("us", "only 1 unit"), ("fr", None), ("in", "only 1 unit")])
+    ['intervals n/a for us, in: only 1 unit']
+    """
+    rows: dict[str, list[str]] = {}
+    for name, reason in reasons:
+        if reason is not None:
+            rows.setdefault(reason, []).append(name)
+    return [f"intervals n/a for {', '.join(names)}: {reason}" for reason, names in rows.items()]
 
 
 def text_table(

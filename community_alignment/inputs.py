@@ -121,10 +121,14 @@ def first_picks(
     comparison: str = "comparison_id",
     stacklevel: int = 2,
 ) -> pl.DataFrame:
-    """The picks with an annotator's repeated picks on the same unit counted once: the first,
-    smallest ``comparison_id`` (when the frame has one). This is the one rule for repeated
-    picks in every statistic of the library; the release keeps them all. Warns with how many
-    were set aside.
+    """The picks with an annotator's repeated picks on the same unit counted once.
+
+    The one rule for repeated picks, applied by every statistic of the library (agreement,
+    IW summaries, evaluation): when an annotator picked more than once on the same unit
+    (``item``; e.g. the same pregenerated first prompt met twice), only the first pick counts,
+    the one with the smallest ``comparison_id`` (row order when the frame has no such column),
+    so that no annotator is paired with themselves or weighs twice. The release keeps every
+    pick. Warns with how many were set aside; ``stacklevel`` points the warning at the caller.
 
     >>> picks = pl.DataFrame({"item_id": ["u", "u", "u"], "annotator_id": ["x", "x", "y"],
     ...                       "comparison_id": ["2-1", "1-1", "3-1"], "choice": [0, 1, 2]})

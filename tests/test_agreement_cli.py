@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+import polars as pl
 import pytest
 
 from community_alignment import agreement as ag
@@ -13,6 +14,7 @@ from community_alignment.agreement import (
     cross_agreement,
 )
 from tests.agreement_frames import (
+    frame_from_counts,
     random_comparisons,
     write_release,
 )
@@ -114,3 +116,24 @@ def test_project_cli_main(tmp_path, capsys):
     assert "country" in capsys.readouterr().out
     assert main(["agreement", str(release), "--turn", "9"]) == 2
     assert "turn=9" in capsys.readouterr().err
+
+
+def test_cli_shows_an_interval_from_one_unit_as_na_with_the_reason(tmp_path, capsys):
+    us = frame_from_counts([[2, 1, 0, 0]], group="us")
+    fr = frame_from_counts([[3, 0, 0, 0], [1, 2, 0, 0]], group="fr", prefix="f")
+    frame = pl.concat([us, fr]).with_columns(pl.lit("en").alias("language"))
+    release = write_release(tmp_path, frame)
+    assert run_cli(["agreement", str(release), "--by", "country", "--resamples", "50"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    us_line = next(line for line in lines if line.startswith("us "))
+    assert "0.333 [n/a, n/a]" in us_line
+    assert "intervals n/a for us: only 1 unit to resample; an interval needs at least 2" in lines
+    assert sum(line.startswith("intervals n/a for") for line in lines) == 1  # fr has intervals
+
+    assert (
+        run_cli(["agreement", str(release), "--by", "country", "--resamples", "50", "--json"]) == 0
+    )
+    rows = {row["country"]: row for row in json.loads(capsys.readouterr().out)["agreement"]}
+    assert rows["us"]["pairwise_pooled_low"] is None and rows["us"]["alpha_high"] is None
+    assert rows["us"]["interval_undefined_reason"].startswith("only 1 unit")
+    assert rows["fr"]["interval_undefined_reason"] is None

@@ -84,3 +84,20 @@ def test_cross_agreement_with_two_columns_and_bootstrap():
         & (table["agreement"] <= table["agreement_high"])
     ).all()
     assert table.equals(cross_agreement(frame, ["country", "language"], n_resamples=100, seed=3))
+
+
+def test_cross_pair_sharing_a_single_unit_has_no_interval_and_says_why():
+    # us and fr meet on two units, us and in on one (u000).
+    us = frame_from_counts([[1, 1, 0, 0], [1, 0, 0, 0]], group="us")
+    fr = frame_from_counts([[1, 0, 0, 0], [0, 1, 0, 0]], group="fr")
+    india = frame_from_counts([[0, 2, 0, 0]], group="in")
+    table = cross_agreement(pl.concat([us, fr, india]), "country", n_resamples=50)
+    rows = {(r["group_a"], r["group_b"]): r for r in table.iter_rows(named=True)}
+    lone = rows[("in", "us")]
+    assert lone["units"] == 1 and lone["agreement"] == pytest.approx(2 / 4)
+    assert lone["agreement_low"] != lone["agreement_low"]  # NaN
+    assert "only 1 unit" in lone["interval_undefined_reason"]
+    shared = rows[("fr", "us")]
+    assert shared["units"] == 2 and shared["interval_undefined_reason"] is None
+    assert shared["agreement_low"] < shared["agreement_high"]
+    assert table.schema["interval_undefined_reason"] == pl.String

@@ -50,7 +50,7 @@ def test_agreement_columns():
     table = agreement(random_comparisons(1), by="country", n_resamples=20)
     assert table.columns == [
         "country", "picks", "units", "pairs",
-        "alpha", "alpha_low", "alpha_high", "alpha_undefined_reason",
+        "alpha", "alpha_low", "alpha_high", "alpha_undefined_reason", "interval_undefined_reason",
         "pairwise_pooled", "pairwise_pooled_low", "pairwise_pooled_high",
         "pairwise_unit_mean", "chance_uniform", "chance_marginal",
         "loo_majority", "loo_majority_low", "loo_majority_high",
@@ -137,8 +137,9 @@ def test_bootstrap_interval_contains_estimate():
 
 
 def test_bootstrap_resamples_units_not_picks():
-    # All picks in one unit: every resample draws that unit, so each interval is a point.
-    frame = frame_from_counts([[5, 3, 2, 1]])
+    # Two units with the same picks: every resample draws two copies of them, so each interval
+    # is a point (resampling picks would move it).
+    frame = frame_from_counts([[5, 3, 2, 1], [5, 3, 2, 1]])
     row = agreement(frame, n_resamples=200, seed=0).row(0, named=True)
     for name in ("alpha", "pairwise_pooled", "loo_majority"):
         assert row[f"{name}_low"] == pytest.approx(row[name]), name
@@ -164,7 +165,7 @@ def test_bootstrap_chunks_give_same_draws_as_one_block(monkeypatch):
 def test_bootstrap_group_without_pairs_gives_nan_interval():
     frame = pl.concat(
         [
-            frame_from_counts([[2, 1, 0, 0]], group="us"),
+            frame_from_counts([[2, 1, 0, 0], [2, 1, 0, 0]], group="us"),
             frame_from_counts([[1, 0, 0, 0]], group="fr"),
         ]
     )
@@ -188,3 +189,32 @@ def test_bootstrap_group_without_pairs_gives_nan_interval():
 def test_bootstrap_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         agreement(random_comparisons(0, units=10), **kwargs)
+
+
+def test_group_with_a_single_unit_has_no_interval_and_says_why():
+    frame = pl.concat(
+        [
+            frame_from_counts([[2, 1, 0, 0]], group="us"),
+            frame_from_counts([[3, 0, 0, 0], [1, 2, 0, 0]], group="fr", prefix="f"),
+        ]
+    )
+    by = {
+        r["country"]: r
+        for r in agreement(frame, by="country", n_resamples=50).iter_rows(named=True)
+    }
+    us, fr = by["us"], by["fr"]
+    assert us["units"] == 1 and us["pairwise_pooled"] == pytest.approx(1 / 3)
+    for name in ("alpha", "pairwise_pooled", "loo_majority"):
+        assert math.isnan(us[f"{name}_low"]) and math.isnan(us[f"{name}_high"]), name
+    assert us["interval_undefined_reason"] == bootstrap.interval_undefined_reason(1)
+    assert "only 1 unit" in us["interval_undefined_reason"]
+    assert fr["interval_undefined_reason"] is None
+    assert fr["pairwise_pooled_low"] <= fr["pairwise_pooled"] <= fr["pairwise_pooled_high"]
+    assert fr["pairwise_pooled_low"] < fr["pairwise_pooled_high"]
+
+
+def test_group_without_units_gives_the_reason_too():
+    frame = frame_from_counts([[1, 0, 0, 0]], group="fr")
+    row = agreement(frame, by="country", n_resamples=10).row(0, named=True)
+    assert row["interval_undefined_reason"] == bootstrap.interval_undefined_reason(0)
+    assert "interval_undefined_reason" not in agreement(frame, by="country").columns

@@ -9,6 +9,7 @@ import pytest
 
 from community_alignment import iw
 from tests.iw_corpus import (
+    PICKS,
     comparisons,
     label_frame,
     release_folder,
@@ -54,3 +55,18 @@ def test_cli_with_labels_prints_tables(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Share of labelled choices that went to each pole" in out
     assert "4 of 5 responses labelled" in out
+
+
+def test_cli_shows_an_interval_from_one_unit_as_na_with_the_reason(tmp_path, capsys):
+    frame = comparisons([*PICKS, ("W", "fr", 0, "f1")])
+    folder = release_folder(tmp_path / "release", frame)
+    label_frame().write_csv(tmp_path / "labels.csv")
+    argv = ["iw", str(folder), "--labels", str(tmp_path / "labels.csv"), "--resamples", "20"]
+    assert run_cli(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    note = "intervals n/a for fr: only 1 unit to resample; an interval needs at least 2"
+    assert lines.count(note) == len(iw.TABLES)  # under each table
+    choices = lines.index("Share of labelled choices that went to each pole")
+    fr_row = next(line for line in lines[choices:] if line.startswith("fr "))
+    assert "1.000 [n/a, n/a]" in fr_row
+    assert sum(line.startswith("intervals n/a for") for line in lines) == len(iw.TABLES)

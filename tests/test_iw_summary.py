@@ -13,6 +13,7 @@ import pytest
 
 from community_alignment import iw
 from tests.iw_corpus import (
+    PICKS,
     SCORES,
     UNITS,
     comparisons,
@@ -192,3 +193,69 @@ def test_generated_data_coverage_equals_a_plain_python_count(generated):
     assert report["corpus_responses"] == len(corpus)
     assert report["labelled_responses"] == len(corpus & set(pole_of))
     assert report["labels_not_in_corpus"] == len(set(pole_of) - corpus)
+
+
+def test_an_annotators_repeated_picks_on_a_unit_count_once():
+    # i1 meets unit X again (a later comparison) and picks t4 (survival) this time.
+    repeated = comparisons([*PICKS, ("X", "in", 3, "i1")])
+    labels = iw.load_labels(label_frame())
+    with pytest.warns(UserWarning, match="1 picks repeat an annotator's pick on the same unit"):
+        once = iw.summarize(repeated, labels, n_resamples=0)
+    plain = iw.summarize(comparisons(), labels, n_resamples=0)
+    for name in iw.TABLES:
+        assert once.tables()[name].equals(plain.tables()[name]), name
+    assert row_of(once.choices, "in")["labelled_choices"] == 4  # not 5
+    assert row_of(once.choices, "in")["survival"] == 0.0
+
+
+def test_the_first_of_repeated_picks_is_the_smallest_comparison_id():
+    # The repeat comes first by comparison_id, so it is the pick that counts.
+    frame = comparisons([*PICKS, ("X", "in", 3, "i1")]).with_columns(
+        pl.Series("comparison_id", [f"c{n}" for n in range(8)] + ["a0"])
+    )
+    with pytest.warns(UserWarning):
+        india = row_of(iw.summarize(frame, label_frame(), n_resamples=0).choices, "in")
+    assert india["labelled_choices"] == 4
+    assert india["survival"] == pytest.approx(1 / 4) and india["traditional"] == 0.5
+
+
+def test_without_annotator_ids_every_pick_counts():
+    repeated = comparisons([*PICKS, ("X", "in", 3, "i1")]).drop("annotator_id")
+    india = row_of(iw.summarize(repeated, label_frame(), n_resamples=0).choices, "in")
+    assert india["labelled_choices"] == 5
+
+
+def test_a_null_annotator_id_is_an_error():
+    frame = comparisons().with_columns(pl.lit(None, dtype=pl.String).alias("annotator_id"))
+    with pytest.raises(ValueError, match="8 comparisons have a null annotator_id"):
+        iw.summarize(frame, label_frame(), n_resamples=0)
+
+
+def test_an_interval_from_a_single_unit_is_na_with_the_reason():
+    # fr picks on W only: one unit behind every statistic of fr.
+    frame = comparisons([*PICKS, ("W", "fr", 0, "f1")])
+    summary = iw.summarize(frame, label_frame(), n_resamples=50)
+    for name, table in summary.tables().items():
+        fr, india = row_of(table, "fr"), row_of(table, "in")
+        bounds = [c for c in table.columns if c.endswith(("_low", "_high"))]
+        assert bounds and all(math.isnan(fr[c]) for c in bounds), name
+        assert fr["interval_undefined_reason"] == (
+            "only 1 unit to resample; an interval needs at least 2"
+        ), name
+        assert india["interval_undefined_reason"] is None, name
+        assert not any(math.isnan(india[c]) for c in bounds), name
+    assert row_of(summary.choices, "fr")["survival"] == 1.0  # W: t4; the estimate stays
+    dumped = summary.to_dict()["choices"]
+    fr_record = next(r for r in dumped if r["country"] == "fr")
+    assert fr_record["survival_low"] is None and fr_record["interval_undefined_reason"]
+
+
+def test_an_interval_needs_two_units_that_contribute_to_its_statistic():
+    # fr picks on X and Z: both choices are labelled (t1), but only X is a fully labelled set.
+    frame = comparisons([*PICKS, ("X", "fr", 0, "f1"), ("Z", "fr", 0, "f1")])
+    summary = iw.summarize(frame, label_frame(), n_resamples=50)
+    coverage, choices = row_of(summary.coverage, "fr"), row_of(summary.choices, "fr")
+    assert coverage["labelled_sets"] == 1 and math.isnan(coverage["traditional_low"])
+    assert "only 1 unit" in coverage["interval_undefined_reason"]
+    assert choices["labelled_choices"] == 2 and choices["interval_undefined_reason"] is None
+    assert choices["traditional_low"] == choices["traditional_high"] == 1.0

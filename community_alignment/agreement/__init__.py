@@ -23,10 +23,8 @@ Statistics (per group, or overall):
 * Bootstrap percentile intervals that resample units (not picks), vectorised
   (:mod:`community_alignment.bootstrap`).
 
-One annotator, one pick per unit: if an annotator picked more than once on the same unit
-(the same pregenerated first prompt met twice), only the pick with the smallest
-``comparison_id`` (row order when there is no such column) is kept, with a warning, so that no
-statistic ever pairs an annotator with themselves.
+One annotator, one pick per unit: an annotator's repeated picks on the same unit count once,
+by the library's one rule for repeated picks (:func:`community_alignment.inputs.first_picks`).
 
 The package's rooms: :mod:`~community_alignment.agreement.measures` (the measures on a count
 matrix), :mod:`~community_alignment.agreement.picks` (reading a comparisons table),

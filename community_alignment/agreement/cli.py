@@ -13,9 +13,17 @@ from community_alignment.agreement.cross import cross_of
 from community_alignment.agreement.picks import choices, group_columns, load_picks
 from community_alignment.agreement.summary import agreement_of
 from community_alignment.bootstrap import check_parameters
-from community_alignment.formatting import number, records, text_table, with_interval
+from community_alignment.formatting import (
+    interval_notes,
+    number,
+    records,
+    text_table,
+    with_interval,
+)
 
 __all__ = ["register_cli"]
+
+REASON = "interval_undefined_reason"
 
 
 def _column_list(text: str) -> list[str]:
@@ -146,11 +154,13 @@ def _render_agreement(table: pl.DataFrame, by: list[str]) -> str:
         "H mean",
         *letters,
     ]
-    rows, notes = [], []
+    rows, notes, reasons = [], [], []
     for row in table.to_dicts():
         label = [number(row[c]) if row[c] is not None else "null" for c in by]
+        name = "/".join(label) or "overall"
         if row["alpha_undefined_reason"] is not None:
-            notes.append(f"alpha {'/'.join(label) or 'overall'}: {row['alpha_undefined_reason']}")
+            notes.append(f"alpha {name}: {row['alpha_undefined_reason']}")
+        reasons.append((name, row.get(REASON)))
         rows.append(
             [
                 *label,
@@ -175,25 +185,20 @@ def _render_agreement(table: pl.DataFrame, by: list[str]) -> str:
         f"{1 / len(letters):.3f}); H: choice entropy of a unit in bits;",
         f"{letters[0]}..{letters[-1]}: share of all picks, singletons included (position bias).",
     ]
+    notes += interval_notes(reasons)
     return "\n".join([text_table(headers, rows, left=len(by)), "", *legend, *notes])
 
 
 def _render_cross(crossed: pl.DataFrame) -> str:
     headers = ["group a", "group b", "units", "pairs", "agreement"]
-    rows = []
+    rows, reasons = [], []
     seen: set[tuple[Any, Any]] = set()
     for row in crossed.to_dicts():
         key = (row["group_a"], row["group_b"])
         if (key[1], key[0]) in seen:
             continue
         seen.add(key)
-        rows.append(
-            [
-                "null" if key[0] is None else str(key[0]),
-                "null" if key[1] is None else str(key[1]),
-                str(row["units"]),
-                str(row["pairs"]),
-                with_interval(row, "agreement"),
-            ]
-        )
-    return text_table(headers, rows, left=2)
+        names = ["null" if group is None else str(group) for group in key]
+        rows.append([*names, str(row["units"]), str(row["pairs"]), with_interval(row, "agreement")])
+        reasons.append((" - ".join(names), row.get(REASON)))
+    return "\n".join([text_table(headers, rows, left=2), *interval_notes(reasons)])

@@ -17,7 +17,7 @@ from community_alignment.agreement.picks import (
     group_columns,
     load_picks,
 )
-from community_alignment.bootstrap import check_parameters, interval, resampled_sums
+from community_alignment.bootstrap import check_parameters, resampled_sums, unit_interval
 from community_alignment.inputs import Source
 
 __all__ = ["cross_agreement", "cross_of"]
@@ -25,6 +25,7 @@ __all__ = ["cross_agreement", "cross_of"]
 # Cells of the units x groups x groups array cross_agreement may build.
 _CROSS_CELLS = 50_000_000
 _LABEL = "_group"
+_REASON = "interval_undefined_reason"
 
 
 def cross_of(
@@ -89,9 +90,11 @@ def cross_of(
                 draws = sums[:, : len(first)] / sums[:, len(first) :]
         else:
             draws = np.full((n_resamples, len(first)), np.nan)
-        bounds = np.array([interval(draws[:, k], confidence) for k in range(len(first))])
-        record["agreement_low"] = bounds[:, 0] if len(first) else np.array([])
-        record["agreement_high"] = bounds[:, 1] if len(first) else np.array([])
+        units = record["units"]
+        bounds = [unit_interval(draws[:, k], confidence, int(units[k])) for k in range(len(first))]
+        record["agreement_low"] = np.array([b[0] for b in bounds], dtype=np.float64)
+        record["agreement_high"] = np.array([b[1] for b in bounds], dtype=np.float64)
+        record[_REASON] = np.array([b[2] for b in bounds], dtype=object)
 
     # Both orders of every pair, so the result pivots into a symmetric matrix.
     order = np.concatenate([np.arange(len(first)), np.flatnonzero(first != second)])
@@ -101,9 +104,12 @@ def cross_of(
         {
             "group_a": groups.gather(group_a),
             "group_b": groups.gather(group_b),
-            **{name: values[order] for name, values in record.items()},
+            **{name: values[order] for name, values in record.items() if name != _REASON},
         }
     )
+    if _REASON in record:
+        reasons = record[_REASON][order].tolist()
+        result = result.with_columns(pl.Series(_REASON, reasons, dtype=pl.String))
     index = pl.DataFrame({"_a": group_a, "_b": group_b})
     return pl.concat([result, index], how="horizontal").sort("_a", "_b").drop("_a", "_b")
 
@@ -133,7 +139,9 @@ def cross_agreement(
     pairs of picks) and ``agreement`` (NaN when there is no pair). With several ``by`` columns the
     group names are their values joined by ``/``. With ``n_resamples > 0``, ``agreement_low`` /
     ``agreement_high``: percentile intervals from one bootstrap over units (all pairs of groups
-    computed on the same resampled units, seeded with ``numpy.random.default_rng(seed)``).
+    computed on the same resampled units, seeded with ``numpy.random.default_rng(seed)``), and
+    ``interval_undefined_reason``: null, or why a pair with fewer than two units has no interval
+    (NaN bounds; :func:`community_alignment.bootstrap.unit_interval`).
 
     Unit x: us picks a, a; fr picks b, b. Unit y: us picks c; fr picks c.
 

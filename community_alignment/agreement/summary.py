@@ -26,7 +26,12 @@ from community_alignment.agreement.picks import (
     group_columns,
     load_picks,
 )
-from community_alignment.bootstrap import check_parameters, interval, resampled_sums
+from community_alignment.bootstrap import (
+    check_parameters,
+    interval_undefined_reason,
+    resampled_sums,
+    unit_interval,
+)
 from community_alignment.inputs import Source
 
 __all__ = ["agreement", "agreement_of"]
@@ -73,12 +78,15 @@ def _summary(counts: np.ndarray, n_resamples: int, seed: int, confidence: float)
     shares = counts.sum(axis=0) / picks if picks else np.full(len(letters), nan)
     row |= {f"share_{letter}": float(share) for letter, share in zip(letters, shares, strict=True)}
     if n_resamples:
-        if terms is None:
-            draws = [np.full(n_resamples, nan)] * 3
-        else:
+        units = row["units"]
+        if interval_undefined_reason(units) is None:
             draws = statistics_from_sums(resampled_sums(terms, n_resamples, seed))
+        else:
+            draws = (np.full(n_resamples, nan),) * 3
         for name, values in zip(("alpha", "pairwise_pooled", "loo_majority"), draws, strict=True):
-            row[f"{name}_low"], row[f"{name}_high"] = interval(values, confidence)
+            low, high, reason = unit_interval(values, confidence, units)
+            row[f"{name}_low"], row[f"{name}_high"] = low, high
+        row["interval_undefined_reason"] = reason
     return row
 
 
@@ -92,6 +100,7 @@ def _agreement_columns(with_intervals: bool) -> list[str]:
         "pairs",
         *estimate("alpha"),
         "alpha_undefined_reason",
+        *(["interval_undefined_reason"] if with_intervals else []),
         *estimate("pairwise_pooled"),
         "pairwise_unit_mean",
         "chance_uniform",
@@ -121,7 +130,7 @@ def agreement_of(
         for part in parts
     ]
     dtypes = {"picks": pl.Int64, "units": pl.Int64, "pairs": pl.Int64}
-    dtypes["alpha_undefined_reason"] = pl.String
+    dtypes["alpha_undefined_reason"] = dtypes["interval_undefined_reason"] = pl.String
     schema_ = {c: dtypes.get(c, pl.Float64) for c in columns}
     stats = pl.DataFrame([[row[c] for c in columns] for row in rows], schema=schema_, orient="row")
     if not by:
@@ -168,7 +177,9 @@ def agreement(
     bootstrap that resamples the units with >= 2 picks (not picks) with replacement. Every group
     is resampled with its own ``numpy.random.default_rng(seed)``, so a group's interval is the
     one :func:`agreement` gives on that group alone; resamples where alpha is undefined are left
-    out of its interval.
+    out of its interval. A group with fewer than two such units has no interval: its bounds are
+    NaN and ``interval_undefined_reason`` says why
+    (:func:`community_alignment.bootstrap.unit_interval`; null when the intervals exist).
 
     Raises ``ValueError`` on missing columns, null or unknown choices and an empty selection.
 

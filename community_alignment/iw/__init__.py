@@ -30,6 +30,10 @@ so that it survives rebuilds of the release.
   beside how much their annotators disagree on the same units.
 * :func:`plot_map` draws the map (PNG); :func:`register_cli` adds ``community-alignment iw``.
 
+An annotator's repeated picks on the same unit count once, by the library's one rule for
+repeated picks (:func:`community_alignment.inputs.first_picks`). An interval resampled from
+fewer than two units is n/a, with the reason (:func:`community_alignment.bootstrap.unit_interval`).
+
 A response has one pole: the labelling's ``pole``, or when it gives only scores, the pole of the
 axis with the larger absolute score (:func:`pole_of_scores`; none on a tie, e.g. at 0, 0).
 

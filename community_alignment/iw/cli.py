@@ -12,7 +12,13 @@ from typing import Any
 
 import polars as pl
 
-from community_alignment.formatting import number, records, text_table, with_interval
+from community_alignment.formatting import (
+    interval_notes,
+    number,
+    records,
+    text_table,
+    with_interval,
+)
 from community_alignment.iw.distance import distance_vs_disagreement
 from community_alignment.iw.labels import load_labels
 from community_alignment.iw.map import country_positions, plot_map
@@ -21,11 +27,14 @@ from community_alignment.iw.summary import summarize
 
 __all__ = ["frame_table", "register_cli"]
 
+REASON = "interval_undefined_reason"
+
 
 def frame_table(frame: pl.DataFrame, keys: Sequence[str] = ()) -> str:
     """A text table of ``frame``; ``x_low``/``x_high`` go into ``x``'s cell as ``[low, high]``.
 
-    The ``keys`` columns are left-aligned and show a null as ``null``.
+    The ``keys`` columns are left-aligned and show a null as ``null``. A row's
+    ``interval_undefined_reason`` becomes a note under the table, naming the row by its keys.
 
     >>> print(frame_table(pl.DataFrame({"g": ["a"], "x": [0.5], "x_low": [0.25], "x_high": [0.75]}),
     ...                   ["g"]))
@@ -33,18 +42,18 @@ def frame_table(frame: pl.DataFrame, keys: Sequence[str] = ()) -> str:
     -  ------------------
     a  0.500 [0.25, 0.75]
     """  # noqa: E501
-    columns = [c for c in frame.columns if not c.endswith(("_low", "_high"))]
-    rows = [
-        [
-            "null"
-            if column in keys and row[column] is None
-            else with_interval(row, column, digits=2, hide_missing=True)
+    columns = [c for c in frame.columns if not c.endswith(("_low", "_high")) and c != REASON]
+    rows, reasons = [], []
+    for row in frame.iter_rows(named=True):
+        cells = [
+            "null" if column in keys and row[column] is None else with_interval(row, column, 2)
             for column in columns
         ]
-        for row in frame.iter_rows(named=True)
-    ]
+        rows.append(cells)
+        name = "/".join(cell for column, cell in zip(columns, cells, strict=True) if column in keys)
+        reasons.append((name or "overall", row.get(REASON)))
     left = [i for i, column in enumerate(columns) if column in keys]
-    return text_table(columns, rows, left=left)
+    return "\n".join([text_table(columns, rows, left=left), *interval_notes(reasons)])
 
 
 def register_cli(subparsers: Any) -> argparse.ArgumentParser:

@@ -19,6 +19,8 @@ from community_alignment.iw.poles import COUNTRY
 
 __all__ = ["DistanceDisagreement", "distance_vs_disagreement"]
 
+REASON = "interval_undefined_reason"
+
 
 def _ranks(values: np.ndarray) -> np.ndarray:
     """Ranks from 1, ties sharing their average rank.
@@ -54,7 +56,8 @@ class DistanceDisagreement:
     the factor-score units of :func:`~community_alignment.iw.map.country_positions`), ``units``
     and ``pairs`` (units the two share and pairs of their picks there), ``agreement`` (from
     :func:`community_alignment.agreement.cross_agreement`) and ``disagreement`` = 1 - agreement,
-    with ``_low``/``_high`` bounds when resampled. ``pearson`` and ``spearman`` are computed
+    with ``_low``/``_high`` bounds and ``interval_undefined_reason`` (why a pair that shares
+    fewer than two units has no interval) when resampled. ``pearson`` and ``spearman`` are computed
     over the ``n_pairs`` pairs with shared units; NaN with ``reason`` when undefined.
     """
 
@@ -135,6 +138,7 @@ def distance_vs_disagreement(
             if bounds
             else []
         ),
+        *([REASON] if REASON in pairs.columns else []),
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
     usable = table.filter((pl.col("pairs") > 0) & pl.col("disagreement").is_not_null())
     x = usable["distance"].to_numpy().astype(np.float64)

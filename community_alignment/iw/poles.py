@@ -8,9 +8,11 @@ import re
 import polars as pl
 
 __all__ = [
+    "ANNOTATOR",
     "AXES",
     "AXIS_POLES",
     "CHOICE",
+    "COMPARISON",
     "COUNTRY",
     "ITEM",
     "LLM_DEFAULT_CORNER",
@@ -49,6 +51,8 @@ POLE_COLUMNS: dict[str, str] = {pole: pole.replace("-", "_") for pole in POLES}
 
 ITEM = "item_id"
 CHOICE = "choice"
+ANNOTATOR = "annotator_id"
+COMPARISON = "comparison_id"
 RESPONSES = "responses"
 COUNTRY = "country"
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from community_alignment.bootstrap import check_parameters, interval, resampled_sums
+from community_alignment.bootstrap import check_parameters, resampled_sums, unit_interval
 from community_alignment.formatting import records
-from community_alignment.inputs import Source, as_lazyframe, choice_codes
+from community_alignment.inputs import Source, as_lazyframe, choice_codes, first_picks
 from community_alignment.iw.labels import (
     TEXT,
     Labels,
@@ -24,8 +24,10 @@ from community_alignment.iw.labels import (
     load_labels,
 )
 from community_alignment.iw.poles import (
+    ANNOTATOR,
     AXES,
     CHOICE,
+    COMPARISON,
     COUNTRY,
     ITEM,
     LLM_DEFAULT_CORNER,
@@ -69,34 +71,51 @@ def _pole_col(pole: str) -> str:
     return POLE_COLUMNS[pole]
 
 
-# (table, column, statistic of the summed terms, has an interval)
-_STATISTICS: list[tuple[str, str, Callable[[Sums], np.ndarray], bool]] = [
-    ("coverage", "candidate_sets", lambda s: s["sets"], False),
-    ("coverage", "labelled_sets", lambda s: s["sets_labelled"], False),
+# (table, column, statistic of the summed terms, support): a statistic with an interval names
+# its support, the term of the units that contribute to it (its denominator); those units are
+# the ones its interval is resampled from.
+_STATISTICS: list[tuple[str, str, Callable[[Sums], np.ndarray], str | None]] = [
+    ("coverage", "candidate_sets", lambda s: s["sets"], None),
+    ("coverage", "labelled_sets", lambda s: s["sets_labelled"], None),
     *(
-        ("coverage", _pole_col(p), (lambda s, p=p: _ratio(s[f"set_{p}"], s["sets_labelled"])), True)
+        (
+            "coverage",
+            _pole_col(p),
+            (lambda s, p=p: _ratio(s[f"set_{p}"], s["sets_labelled"])),
+            "sets_labelled",
+        )
         for p in POLES
     ),
-    ("coverage", "non_default", lambda s: _ratio(s["set_non_default"], s["sets_labelled"]), True),
-    ("choices", "choices", lambda s: s["choices"], False),
-    ("choices", "labelled_choices", lambda s: s["labelled"], False),
+    (
+        "coverage",
+        "non_default",
+        lambda s: _ratio(s["set_non_default"], s["sets_labelled"]),
+        "sets_labelled",
+    ),
+    ("choices", "choices", lambda s: s["choices"], None),
+    ("choices", "labelled_choices", lambda s: s["labelled"], None),
     *(
-        ("choices", _pole_col(p), (lambda s, p=p: _ratio(s[f"chose_{p}"], s["labelled"])), True)
+        (
+            "choices",
+            _pole_col(p),
+            (lambda s, p=p: _ratio(s[f"chose_{p}"], s["labelled"])),
+            "labelled",
+        )
         for p in POLES
     ),
     (
         "choices",
         "no_pole",
         lambda s: _ratio(s["labelled"] - sum(s[f"chose_{p}"] for p in POLES), s["labelled"]),
-        False,
+        None,
     ),
-    ("positions", "scored_choices", lambda s: s["scored"], False),
+    ("positions", "scored_choices", lambda s: s["scored"], None),
     *(
         (
             "positions",
             f"chosen_{axis}",
             (lambda s, a=axis: _ratio(s[f"chosen_{a}"], s["scored"])),
-            True,
+            "scored",
         )
         for axis in AXES
     ),
@@ -105,7 +124,7 @@ _STATISTICS: list[tuple[str, str, Callable[[Sums], np.ndarray], bool]] = [
             "positions",
             f"shown_{axis}",
             (lambda s, a=axis: _ratio(s[f"shown_{a}"], s["shown_scored"])),
-            False,
+            None,
         )
         for axis in AXES
     ),
@@ -119,25 +138,35 @@ _STATISTICS: list[tuple[str, str, Callable[[Sums], np.ndarray], bool]] = [
                     - _ratio(s[f"shown_{a}"], s["shown_scored"])
                 )
             ),
-            True,
+            "scored",
         )
         for axis in AXES
     ),
-    ("gap", "labelled_choices", lambda s: s["labelled"], False),
+    ("gap", "labelled_choices", lambda s: s["labelled"], None),
     (
         "gap",
         "non_default_share",
         lambda s: _ratio(sum(s[f"chose_{p}"] for p in NON_DEFAULT_POLES), s["labelled"]),
-        True,
+        "labelled",
     ),
-    ("gap", "scored_choices", lambda s: s["scored"], False),
-    ("gap", "default_quadrant_share", lambda s: _ratio(s["chosen_quadrant"], s["scored"]), True),
-    ("gap", "chosen_distance_to_corner", lambda s: _ratio(s["chosen_distance"], s["scored"]), True),
+    ("gap", "scored_choices", lambda s: s["scored"], None),
+    (
+        "gap",
+        "default_quadrant_share",
+        lambda s: _ratio(s["chosen_quadrant"], s["scored"]),
+        "scored",
+    ),
+    (
+        "gap",
+        "chosen_distance_to_corner",
+        lambda s: _ratio(s["chosen_distance"], s["scored"]),
+        "scored",
+    ),
     (
         "gap",
         "shown_distance_to_corner",
         lambda s: _ratio(s["shown_distance"], s["shown_scored"]),
-        False,
+        None,
     ),
 ]
 _COUNT_COLUMNS = {
@@ -148,6 +177,7 @@ _COUNT_COLUMNS = {
     "scored_choices",
 }
 TABLES = ("coverage", "choices", "positions", "gap")
+REASON = "interval_undefined_reason"
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,7 +198,11 @@ class IWSummary:
       ``chosen_distance_to_corner`` and ``shown_distance_to_corner`` (mean Euclidean distance
       of the scores from :data:`LLM_DEFAULT_CORNER`; at most ``2 * sqrt(2)``).
 
-    With ``n_resamples > 0`` an estimate ``x`` has ``x_low``/``x_high``. ``label_coverage`` is
+    With ``n_resamples > 0`` an estimate ``x`` has ``x_low``/``x_high``, resampled from the
+    units that contribute to it (e.g. units with a labelled choice for a choice share); with
+    fewer than two such units its bounds are NaN and the table's ``interval_undefined_reason``
+    says why (null when every interval of the row exists; see
+    :func:`community_alignment.bootstrap.unit_interval`). ``label_coverage`` is
     :meth:`Labels.coverage_of` on the selection.
     """
 
@@ -212,9 +246,14 @@ def _group_columns(by: str | Sequence[str] | None) -> list[str]:
 
 
 def _picks(source: Source, by: list[str]) -> pl.DataFrame:
-    """The checked comparisons: ``_row``, ``item_id``, the by columns, ``responses``, choice code."""
+    """The checked comparisons: ``_row``, ``item_id``, the by columns, ``responses``, choice code.
+
+    With ``annotator_id``, an annotator's repeated picks on a unit count once
+    (:func:`community_alignment.inputs.first_picks`).
+    """
     needed = [ITEM, CHOICE, RESPONSES, *by]
-    lazy = as_lazyframe(source, needed)
+    optional = [c for c in (ANNOTATOR, COMPARISON) if c not in needed]
+    lazy = as_lazyframe(source, needed + optional)
     names = lazy.collect_schema().names()
     missing = [c for c in needed if c not in names]
     if missing:
@@ -222,12 +261,17 @@ def _picks(source: Source, by: list[str]) -> pl.DataFrame:
             f"the comparisons table lacks column(s) needed for the IW summary: "
             f"{', '.join(missing)} (it has: {', '.join(names) or 'no columns'})"
         )
-    frame = lazy.select(needed).collect()
+    optional = [c for c in optional if c in names]
+    frame = lazy.select(needed + optional).collect()
     if frame.height == 0:
         raise ValueError("the selection of comparisons is empty: nothing to summarise")
-    nulls = frame[ITEM].null_count()
-    if nulls:
-        raise ValueError(f"{nulls} comparisons have a null {ITEM}")
+    for column in [c for c in (ITEM, ANNOTATOR) if c in frame.columns]:
+        nulls = frame[column].null_count()
+        if nulls:
+            raise ValueError(f"{nulls} comparisons have a null {column}")
+    if ANNOTATOR in frame.columns:
+        frame = first_picks(frame, stacklevel=4)  # points at the caller of summarize()
+    frame = frame.drop(optional)
     dtype = frame.schema[RESPONSES]
     if not isinstance(dtype, pl.List) or dtype.inner not in (pl.String, pl.Null):
         raise ValueError(f"{RESPONSES} must be a list of texts, got {dtype}")
@@ -329,13 +373,31 @@ def _group_statistics(
         resampled = resampled_sums(terms, n_resamples, seed)
         draw_sums = {name: resampled[:, k] for k, name in enumerate(_TERMS)}
     row: dict[str, Any] = {}
-    for table, column, statistic, has_interval in _STATISTICS:
+    undefined: dict[str, dict[str, list[str]]] = {table: {} for table in TABLES}
+    for table, column, statistic, support in _STATISTICS:
         value = float(statistic(estimate_sums)[0])
         row[(table, column)] = int(value) if column in _COUNT_COLUMNS else value
-        if has_interval and draw_sums is not None:
-            low, high = interval(statistic(draw_sums), confidence)
+        if support is not None and draw_sums is not None:
+            units = int((terms[:, _TERMS.index(support)] > 0).sum())
+            low, high, reason = unit_interval(statistic(draw_sums), confidence, units)
             row[(table, f"{column}_low")], row[(table, f"{column}_high")] = low, high
+            if reason is not None:
+                undefined[table].setdefault(reason, []).append(column)
+    if draw_sums is not None:
+        for table in TABLES:
+            row[(table, REASON)] = _reason_text(undefined[table], table)
     return row
+
+
+def _reason_text(undefined: dict[str, list[str]], table: str) -> str | None:
+    """Why intervals of a table's row are missing: the reason alone when it holds for every
+    interval of the row, else each reason after the statistics it holds for."""
+    if not undefined:
+        return None
+    with_interval = [c for t, c, _, support in _STATISTICS if t == table and support is not None]
+    if len(undefined) == 1 and next(iter(undefined.values())) == with_interval:
+        return next(iter(undefined))
+    return "; ".join(f"{', '.join(columns)}: {reason}" for reason, columns in undefined.items())
 
 
 def summarize(
@@ -351,14 +413,16 @@ def summarize(
 
     ``source`` is anything :func:`community_alignment.agreement.agreement` accepts (a polars
     DataFrame or LazyFrame, a ``datasets.Dataset``, a release folder or ``hf://`` path); it
-    needs ``item_id``, ``choice``, ``responses`` and the ``by`` columns. A group's units are the
-    units (candidate sets, ``item_id``) it has a pick on, each counted once; the bootstrap
-    resamples those units with replacement, with ``numpy.random.default_rng(seed)`` per group,
-    and gives percentile intervals at ``confidence``. Rows follow the sorted group values (a
-    null group last).
+    needs ``item_id``, ``choice``, ``responses`` and the ``by`` columns. When it has
+    ``annotator_id``, an annotator's repeated picks on the same unit count once, as in every
+    statistic of the library (the rule of :func:`community_alignment.inputs.first_picks`).
+    A group's units are the units (candidate sets, ``item_id``) it has a pick on, each counted
+    once; the bootstrap resamples those units with replacement, with
+    ``numpy.random.default_rng(seed)`` per group, and gives percentile intervals at
+    ``confidence``. Rows follow the sorted group values (a null group last).
 
-    Raises ``ValueError`` on missing columns, an empty selection, and labels that cover none of
-    the selection's responses.
+    Raises ``ValueError`` on missing columns, a null ``item_id`` or ``annotator_id``, an empty
+    selection, and labels that cover none of the selection's responses.
 
     Unit x shows (pray, vote, paint, vote), picked by one Indian (pray) and one French
     annotator (vote); unit y shows (save, vote, paint, paint), picked by an Indian (save).
@@ -401,7 +465,11 @@ def summarize(
             name: pl.Series(
                 name,
                 [row[(table, name)] for row in rows],
-                dtype=pl.Int64 if name in _COUNT_COLUMNS else pl.Float64,
+                dtype=pl.Int64
+                if name in _COUNT_COLUMNS
+                else pl.String
+                if name == REASON
+                else pl.Float64,
             )
             for name in names
         }
