@@ -136,7 +136,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     profiles = {name: raw.ByteProfile.of(table[name]) for name in clean.released_text_columns()}
     batch = raw.frame(table, first_row, path)
     del table
-    mismatches = responses_cell.responses_cell_mismatches(batch)
+    cells = responses_cell.check(batch)
     normalised, changed = clean.normalise(batch, profiles)
     del batch
     keys = normalised.select(
@@ -151,7 +151,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
         folder = work / f"{language or MISSING}-{country or MISSING}"
         folder.mkdir(parents=True, exist_ok=True)
         part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
-    return keys, changed, mismatches
+    return keys, changed, cells
 
 
 def _stream(
@@ -165,14 +165,19 @@ def _stream(
     first.
     """
     keys = []
-    text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
+    text = {
+        "hygiene": Counter(),
+        "responses_cell_mismatches_by_turn": Counter(),
+        "responses_cell_spellings": Counter(),
+    }
     pending: deque[Future] = deque()
 
     def settle(future: Future) -> None:
-        batch_keys, changed, mismatches = future.result()
+        batch_keys, changed, cells = future.result()
         keys.append(batch_keys)
         text["hygiene"].update(changed)
-        text["responses_cell_mismatches_by_turn"].update(mismatches)
+        text["responses_cell_mismatches_by_turn"].update(cells.mismatches)
+        text["responses_cell_spellings"].update(cells.spellings)
         if progress:
             _show(f"read {batch_keys['raw_row'][-1]:,} raw rows")
 
@@ -489,6 +494,11 @@ def render_report(report: dict) -> str:
     mismatches = text["responses_cell_mismatches_by_turn"]
     lines += ["", "`{t}_turn_responses` cells that disagree with the four response columns: "
               + ", ".join(f"turn {t}: {n:,}" for t, n in mismatches.items())]  # fmt: skip
+    spellings = sorted(text["responses_cell_spellings"].items(), key=lambda item: -item[1])
+    shown = [f"`{label}` {n:,}" for label, n in spellings[:5]]
+    if len(spellings) > 5:  # a file whose blocks come in every order
+        shown.append(f"{len(spellings) - 5} more: {sum(n for _, n in spellings[5:]):,}")
+    lines += ["", "Spellings of the cells that agree: " + "; ".join(shown)]
     left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
     lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
     return "\n".join(lines)
