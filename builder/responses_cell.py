@@ -16,6 +16,7 @@ file, and only cells that really differ pay for the parse.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections import Counter
@@ -38,9 +39,13 @@ HEADER_LINE = re.compile(r"(?im)^[ \t]*(#[ \t]*response[ \t]+([a-d])[ \t]*:)")
 MISSING = re.compile(
     rf"\s*(?:{'|'.join(re.escape(m) for m in schema.load('vocabularies')['missing_markers'])})\s*"
 )
+# What in a response could make a header line of the cleaned cell: a header after any line end,
+# or a character that cleaning removes.
+HEADER_INSIDE = rf"{CONTROL}|\x{{feff}}|(?:^|[\r\n])[ \t]*#[ \t]*(?i:response)[ \t]+[a-dA-D][ \t]*:"
 MAX_SPELLINGS = 3  # spellings learnt per batch and turn before the rest is parsed cell by cell
 SAMPLE_CELLS = 8  # cells tried, one by one, to learn a spelling
 OTHER = "other (parsed cell by cell)"
+ANY_ORDER = "(blocks in other orders)"
 
 
 def join(cells: Sequence[str]) -> str:
@@ -67,23 +72,27 @@ class Spelling:
     def join(self, cells: Sequence[str]) -> str:
         """The cell of four response cells (in letter order) in this spelling."""
         blocks = [self.headers[i] + self.after_header + cells[i] for i in self.order]
-        text = self.lead + self.between.join(blocks) + self.trail
-        return text.replace("\n", "\r\n") if self.crlf else text
+        return self.written(self.lead + self.between.join(blocks) + self.trail)
 
     def label(self) -> str:
         """The spelling shown with placeholders, escapes visible: ``# Response A:\\n<a>...``."""
         text = self.join([f"<{letter}>" for letter in LETTERS])
         return text.encode("unicode_escape").decode("ascii")
 
+    def written(self, text: str) -> str:
+        """Text with this spelling's line ends."""
+        return text.replace("\n", "\r\n") if self.crlf else text
+
     def expr(self, columns: Sequence[pl.Expr]) -> pl.Expr:
-        """The cell rebuilt from the four column expressions (in letter order), CRLF as LF."""
+        """The cell rebuilt from the four column expressions (in letter order, their line ends
+        already this spelling's)."""
         pieces: list[pl.Expr] = []
         literal = self.lead
         for position, i in enumerate(self.order):
             literal += (self.between if position else "") + self.headers[i] + self.after_header
-            pieces += [pl.lit(literal), columns[i]]
+            pieces += [pl.lit(self.written(literal)), columns[i]]
             literal = ""
-        return pl.concat_str([*pieces, pl.lit(self.trail)])
+        return pl.concat_str([*pieces, pl.lit(self.written(self.trail))])
 
 
 OURS = Spelling()
@@ -222,22 +231,27 @@ def _check_turn(turn: pl.DataFrame, cell: str, columns: list[str], spellings: Co
         )
         if spelling is None:
             break
-        texts = [pl.col(c) for c in [cell, *columns]]
-        if spelling.crlf:
-            texts = [text.str.replace_all("\r\n", "\n", literal=True) for text in texts]
-        settled = todo.select((texts[0] == spelling.expr(texts[1:])).alias("s"))["s"]
-        # a header line inside a response would make the rebuilt cell look right here but not
-        # to the parse: such rows go to the parse. Only responses with a "#" are searched.
-        hashed = todo.select(
-            pl.any_horizontal(pl.col(c).str.contains("#", literal=True) for c in columns)
-        ).to_series()
-        if (settled & hashed).any():
-            where = (settled & hashed).arg_true()
-            inside = todo[where].select(
-                pl.any_horizontal(text.str.contains(HEADER_LINE.pattern) for text in texts[1:])
-            )
-            settled = settled.scatter(where, ~inside.to_series())
-        spellings[spelling.label()] += int(settled.sum())
+        texts = [pl.col(c) for c in columns]
+        if spelling.crlf:  # the texts in the cell have CRLF line ends too (if not already)
+            texts = [
+                pl.when(text.str.contains("\r", literal=True))
+                .then(text)
+                .otherwise(text.str.replace_all("\n", "\r\n", literal=True))
+                for text in texts
+            ]
+        settled = todo.select((pl.col(cell) == spelling.expr(texts)).alias("s"))["s"]
+        settled = _no_header_inside(todo, settled, columns)
+        if settled.any():
+            spellings[spelling.label()] += int(settled.sum())
+        todo = todo.filter(~settled)
+        if todo.is_empty():
+            return 0
+        # the same spelling with the blocks in other orders, cell by cell
+        settled = _in_any_order(todo, spelling, pl.col(cell), texts)
+        settled = _no_header_inside(todo, settled, columns)
+        if settled.any():
+            label = f"{replace(spelling, order=OURS.order).label()} {ANY_ORDER}"
+            spellings[label] += int(settled.sum())
         todo = todo.filter(~settled)
     disagree = 0
     for row in todo.iter_rows():
@@ -246,3 +260,68 @@ def _check_turn(turn: pl.DataFrame, cell: str, columns: list[str], spellings: Co
             spellings[OTHER] += 1
         disagree += verdict is False
     return disagree
+
+
+def _no_header_inside(todo: pl.DataFrame, settled: pl.Series, columns: list[str]) -> pl.Series:
+    """``settled`` without the rows where a response holds a header line (or a character that
+    cleaning removes, which could make one): the rebuilt cell looks right to the comparison
+    but not to the parse, so they go to the parse. Only rows with a "#" are searched."""
+    hashed = todo.select(
+        pl.any_horizontal(pl.col(c).str.contains("#", literal=True) for c in columns)
+    ).to_series()
+    where = (settled & hashed).arg_true()
+    if where.is_empty():
+        return settled
+    inside = todo[where].select(
+        pl.any_horizontal(pl.col(c).str.contains(HEADER_INSIDE) for c in columns)
+    )
+    return settled.scatter(where, ~inside.to_series())
+
+
+def _in_any_order(
+    todo: pl.DataFrame, spelling: Spelling, cell: pl.Expr, texts: list[pl.Expr]
+) -> pl.Series:
+    """Per row, whether the cell is the spelling's cell with its blocks in some order.
+
+    The cell is cut where a block starts (the separator and the part the headers share,
+    both literal), so that each piece is one header's own part, what follows a header, and
+    a text; cutting is lossless, so four pieces with four distinct headers whose texts are
+    their columns rebuild the cell exactly, as the comparison in the spelling's order does.
+    """
+    shared = os.path.commonprefix(list(spelling.headers))
+    own = [header[len(shared) :] for header in spelling.headers]
+    width = len(own[0])
+    if any(len(part) != width for part in own):  # headers this spelling cannot cut by width
+        return pl.Series([False] * todo.height)
+    start, after = spelling.written(spelling.lead + shared), spelling.written(spelling.after_header)
+    end, cut = spelling.written(spelling.trail), spelling.written(spelling.between + shared)
+    pieces = (
+        todo.select(
+            cell.str.strip_prefix(start).str.strip_suffix(end).str.split(cut).alias("piece"),
+            *(text.alias(f"text{i}") for i, text in enumerate(texts)),
+            starts=cell.str.starts_with(start) & cell.str.ends_with(end),
+        )
+        .with_row_index("row")
+        .explode("piece")
+    )
+    letter = (
+        pl.col("piece")
+        .str.slice(0, width)
+        .replace_strict({part: i for i, part in enumerate(own)}, default=None, return_dtype=pl.Int8)
+    )
+    expected = pl.when(letter == 0).then(pl.col("text0"))
+    for i in range(1, len(own)):
+        expected = expected.when(letter == i).then(pl.col(f"text{i}"))
+    good = (pl.col("piece").str.slice(width, len(after)) == after) & (
+        pl.col("piece").str.slice(width + len(after)) == expected
+    )
+    rows = pieces.group_by("row", maintain_order=True).agg(
+        (
+            pl.col("starts").first()
+            & (pl.len() == len(own))
+            & (letter.n_unique() == len(own))
+            & letter.is_not_null().all()
+            & good.fill_null(False).all()
+        ).alias("ok")
+    )
+    return rows["ok"]

@@ -98,7 +98,21 @@ def test_a_header_line_inside_a_response_is_not_taken_as_agreeing():
 
 # texts made of pieces that matter to the parse: blanks, line ends, "#", header words, a marker
 TEXT = st.lists(
-    st.sampled_from(["a", "b", " ", "#", ":", "\n", "\r", "\t", "EMPTY STRING", "Response"]),
+    st.sampled_from(
+        [
+            "a",
+            " ",
+            "#",
+            ":",
+            "\n",
+            "\r",
+            "\t",
+            "\x07",
+            "EMPTY STRING",
+            "Response",
+            "\n# response b:",
+        ]
+    ),
     max_size=8,
 ).map("".join)
 SPELLING = st.builds(
@@ -122,13 +136,15 @@ SPELLING = st.builds(
 @st.composite
 def batches(draw):
     """Rows mostly in one or two spellings, some with a text changed, a block dropped or
-    moved, or a cell unrelated to its columns."""
+    moved, the cell's start cut, or a cell unrelated to its columns."""
     spellings = [draw(SPELLING), draw(SPELLING)]
     cells, columns = [], []
     for _ in range(draw(st.integers(1, 14))):
         texts = [draw(TEXT) for _ in LETTERS]
         spelling = spellings[draw(st.integers(0, 1))]
-        fault = draw(st.sampled_from(["none", "none", "none", "text", "drop", "move", "junk"]))
+        fault = draw(
+            st.sampled_from(["none", "none", "none", "text", "drop", "move", "cut", "junk"])
+        )
         cell = spelling.join(texts)
         if fault == "text":
             changed = list(texts)
@@ -138,6 +154,8 @@ def batches(draw):
             cell = replace(spelling, order=spelling.order[1:]).join(texts)
         elif fault == "move":
             cell = replace(spelling, order=spelling.order[::-1]).join(texts)
+        elif fault == "cut":  # the start of the cell lost
+            cell = cell[draw(st.integers(1, 12)) :]
         elif fault == "junk":
             cell = draw(TEXT)
         cells.append(cell)
