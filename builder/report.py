@@ -163,6 +163,11 @@ def render_report(report: dict) -> str:
     mismatches = text["responses_cell_mismatches_by_turn"]
     lines += ["", "`{t}_turn_responses` cells that disagree with the four response columns: "
               + ", ".join(f"turn {t}: {n:,}" for t, n in mismatches.items())]  # fmt: skip
+    spellings = sorted(text["responses_cell_spellings"].items(), key=lambda item: -item[1])
+    shown = [f"`{label}` {n:,}" for label, n in spellings[:5]]
+    if len(spellings) > 5:  # a file whose blocks come in every order
+        shown.append(f"{len(spellings) - 5} more: {sum(n for _, n in spellings[5:]):,}")
+    lines += ["", "Spellings of the cells that agree: " + "; ".join(shown)]
     found = report["answers"]
     lines += ["", "## Answers", ""]
     lines += [

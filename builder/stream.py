@@ -28,7 +28,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
     profiles = {name: ByteProfile.of(table[name]) for name in clean.released_text_columns()}
     batch = raw.frame(table, first_row, path)
     del table
-    mismatches = responses_cell.responses_cell_mismatches(batch)
+    cells = responses_cell.check(batch)
     normalised, changed, found = clean.normalise(batch, profiles)
     del batch
     per_turn = normalised.select(
@@ -54,7 +54,7 @@ def _clean_batch(number: int, table: pa.Table, first_row: int, path: Path, work:
         folder = work / f"{language or MISSING}-{country or MISSING}"
         folder.mkdir(parents=True, exist_ok=True)
         part.write_parquet(folder / f"{number:06d}.parquet", compression="lz4")
-    return keys, changed, mismatches, found, per_turn
+    return keys, changed, cells, found, per_turn
 
 
 @dataclass
@@ -77,18 +77,23 @@ def stream(path: Path, header: list[str], work: Path, config: BuildConfig) -> St
     first.
     """
     keys = []
-    text = {"hygiene": Counter(), "responses_cell_mismatches_by_turn": Counter()}
+    text = {
+        "hygiene": Counter(),
+        "responses_cell_mismatches_by_turn": Counter(),
+        "responses_cell_spellings": Counter(),
+    }
     found = answers.Findings()
     per_turn = Counter()
     pending: deque[Future] = deque()
 
     def settle(future: Future) -> None:
-        batch_keys, changed, mismatches, batch_found, batch_turns = future.result()
+        batch_keys, changed, cells, batch_found, batch_turns = future.result()
         keys.append(batch_keys)
         found.add(batch_found)
         per_turn.update(batch_turns)
         text["hygiene"].update(changed)
-        text["responses_cell_mismatches_by_turn"].update(mismatches)
+        text["responses_cell_mismatches_by_turn"].update(cells.mismatches)
+        text["responses_cell_spellings"].update(cells.spellings)
         if config.progress:
             show(f"read {batch_keys['raw_row'][-1]:,} raw rows")
 

@@ -389,3 +389,31 @@ def test_random_words_give_candidates_that_compress_like_real_text(tmp_path):
     build(tmp_path / "random.csv", tmp_path / "release")
     report = validate(tmp_path / "release", load=False)
     assert report.ok, report.render()
+
+
+def test_respelled_answers_are_the_same_answers_written_otherwise(tmp_path):
+    config = replace(SMALL, conversations=80, respelled_answer_rate=0.3)
+    truth = gen.generate(tmp_path / "respelled.csv", config)
+    gen.generate(tmp_path / "plain.csv", replace(config, respelled_answer_rate=0.0))
+    flags = ["is_pregenerated_first_prompt", "in_balanced_subset", "in_balanced_subset_10"]
+
+    def folded(answer: str) -> str:
+        return " ".join(answer.replace("\u2019", "'").split()).casefold()
+
+    demographics, flag_cells = set(), 0
+    rows = zip(
+        read_rows(tmp_path / "plain.csv"), read_rows(tmp_path / "respelled.csv"), strict=True
+    )
+    for plain, respelled in rows:
+        for column in plain:
+            if plain[column] == respelled[column]:
+                continue
+            assert column in DEMOGRAPHIC_COLUMNS + flags, column
+            assert folded(plain[column]) == folded(respelled[column])
+            if column in flags:
+                flag_cells += 1
+            else:
+                demographics.add((plain["annotator_id"], column))
+    assert demographics and flag_cells
+    assert truth["respelled_answers"] == len(demographics) + flag_cells
+    assert truth["generator"]["config"]["respelled_answer_rate"] == 0.3

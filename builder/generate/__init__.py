@@ -28,6 +28,10 @@ a softmax over a position bias, a bonus for the longest candidate, a latent qual
 dot product of the candidate's scores with the annotator's country preference
 (:data:`COUNTRY_IW_PREFERENCE`, plus a small personal offset).
 
+The options of :mod:`builder.generate.spellings` write the responses cell and the answers in
+spellings of the real file not yet seen (the build must read them all); by default the file is
+spelled as above.
+
 The package: ``config`` (layout facts, rates and :class:`GeneratorConfig`), ``text`` (the text
 banks, data files in ``text/``: ``base.yaml`` shared, one file per language), ``plan`` (who
 writes what) and ``write`` (the rows and the truth).
@@ -56,6 +60,7 @@ from builder.generate.config import (
     SAMPLE_FILES,
     GeneratorConfig,
 )
+from builder.generate.spellings import RESPONSES_SPELLINGS, responses_spelling
 from builder.generate.text import BANKS
 from builder.generate.write import generate, latent_scores, write_sample, write_truth
 
@@ -89,6 +94,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sample", action="store_true", help=f"rewrite the embedded sample in {SAMPLE_DIR}"
     )
+    spelling = parser.add_argument_group(
+        "spellings of the real file not yet seen (default: the generator's own)"
+    )
+    spelling.add_argument(
+        "--responses-spelling",
+        type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
+        default=(),
+        metavar="NAME[,NAME...]",
+        help="changes to the responses cell, applied together: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in RESPONSES_SPELLINGS.items()),
+    )
+    spelling.add_argument(
+        "--responses-shuffled-rate",
+        type=float,
+        default=0.0,
+        help="share of responses cells with their blocks in another order",
+    )
+    spelling.add_argument(
+        "--responses-missing-block-rate",
+        type=float,
+        default=0.0,
+        help="share of responses cells with one block left out (they disagree with the columns)",
+    )
+    spelling.add_argument(
+        "--respelled-answer-rate",
+        type=float,
+        default=0.0,
+        help="share of demographic answers and flag cells written another way (case, spaces, "
+        "apostrophe, TRUE/true)",
+    )
     return parser
 
 
@@ -110,7 +145,15 @@ def main(argv: list[str] | None = None) -> int:
         annotators=args.annotators,
         length_scale=args.length_scale,
         random_words=args.random_words,
+        responses_spelling=args.responses_spelling,
+        responses_shuffled_rate=args.responses_shuffled_rate,
+        responses_missing_block_rate=args.responses_missing_block_rate,
+        respelled_answer_rate=args.respelled_answer_rate,
     )
+    try:
+        responses_spelling(config.responses_spelling)
+    except ValueError as error:
+        parser.error(str(error))
     truth = generate(args.out, config, labels_path=args.labels)
     if args.truth:
         write_truth(truth, args.truth)

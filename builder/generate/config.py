@@ -121,6 +121,22 @@ class GeneratorConfig:
     personal_iw_sd: float = 0.1  # per-annotator offset to the country preference
     longest_bonus: float = 0.55  # logit bonus of the longest candidate
     quality_weight: float = 0.3  # weight of a candidate's latent quality
+    # Spellings of the real file not yet seen (see spellings.py); the defaults write ours.
+    # changes to the responses cell's spelling, all cells (names of RESPONSES_SPELLINGS)
+    responses_spelling: tuple[str, ...] = ()
+    responses_shuffled_rate: float = 0.0  # of cells: blocks in another order (still agree)
+    responses_missing_block_rate: float = 0.0  # of cells: one block left out (disagree)
+    # of demographic answers (per annotator) and flag cells (per row): another spelling of
+    # the same answer (case, spaces, apostrophe; TRUE / true for booleans)
+    respelled_answer_rate: float = 0.0
+
+
+SPELLING_FIELDS = (
+    "responses_spelling", "responses_shuffled_rate", "responses_missing_block_rate",
+    "respelled_answer_rate",
+)  # fmt: skip
+"""Options that change the file's spelling only; the truth names them only when they are set,
+so that a file in our spelling comes with the same truth as before they existed."""
 
 
 SAMPLE_CONFIG = GeneratorConfig(conversations=400, seed=0, annotators=72, length_scale=0.1)

@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
-from builder import responses_cell
 from builder.generate.config import (
     CHOICE_RAW,
     COUNTRY_IW_PREFERENCE,
@@ -25,11 +24,13 @@ from builder.generate.config import (
     SAMPLE_CONFIG,
     SAMPLE_DIR,
     SAMPLE_FILES,
+    SPELLING_FIELDS,
     TRUE_RAW,
     TURN_PREFIXES,
     GeneratorConfig,
 )
 from builder.generate.plan import Plan, derived_seed, make_plan
+from builder.generate.spellings import Variants
 from builder.generate.text import Text
 from community_alignment import schema
 from community_alignment.hashing import response_key
@@ -106,9 +107,10 @@ def generate(
     rng = random.Random(derived_seed(config.seed, "text"))
     seen_prompts = {prompt for pool in plan.pools.values() for prompt, _ in pool}
     seen_keys: set[str] = set()
+    variants = Variants(config, derived_seed(config.seed, "spellings"))
     annotator_cells = [
         [plan.annotator_ids[a], COUNTRY_RAW[plan.annotator_country[a]]]
-        + [plan.annotator_demographics[a][name] for name in DEMOGRAPHICS]
+        + [variants.answer(plan.annotator_demographics[a][name]) for name in DEMOGRAPHICS]
         for a in range(len(plan.annotator_ids))
     ]
     empty_turn = [""] * 8
@@ -203,7 +205,7 @@ def generate(
                         counts["comparisons_by_language"][lang] += 1
                     row += [
                         prompt,
-                        responses_cell.join(cells),
+                        variants.responses(cells, turn),
                         *cells,
                         choice_cell,
                         feedback,
@@ -212,9 +214,14 @@ def generate(
                 for _ in range(n_turns, len(TURN_PREFIXES)):
                     row += empty_turn
                 row += [
-                    TRUE_RAW if plan.conv_pregenerated[c] else FALSE_RAW,
-                    TRUE_RAW if plan.conv_balanced[c] else FALSE_RAW,
-                    TRUE_RAW if plan.conv_balanced_10[c] else FALSE_RAW,
+                    *(
+                        variants.answer(TRUE_RAW if flag[c] else FALSE_RAW)
+                        for flag in (
+                            plan.conv_pregenerated,
+                            plan.conv_balanced,
+                            plan.conv_balanced_10,
+                        )
+                    ),
                     str(plan.annotator_wave[a]),
                 ]
                 writer.writerow(row)
@@ -228,6 +235,7 @@ def generate(
 
     truth = _truth(config, plan, counts, totals, languages_of)
     truth["distinct_responses"] = len(seen_keys)
+    truth |= variants.truth()
     return truth
 
 
@@ -258,7 +266,11 @@ def _truth(config, plan: Plan, counts, totals, languages_of) -> dict:
     }
     return {
         "generator": {
-            "config": asdict(config),
+            "config": {
+                name: setting
+                for name, setting in asdict(config).items()
+                if name not in SPELLING_FIELDS or setting != getattr(GeneratorConfig, name)
+            },
             "iw_country_preference": {k: list(v) for k, v in COUNTRY_IW_PREFERENCE.items()},
             "position_logits": {k: list(v) for k, v in POSITION_LOGITS.items()},
         },
