@@ -12,11 +12,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse a Community Alignment release (a local folder or hf://datasets/...).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    from community_alignment import agreement, headline, iw
+    from community_alignment import agreement, evaluate, headline, iw
 
     headline.register_cli(commands)
     agreement.register_cli(commands)
     iw.register_cli(commands)
+    evaluate.register_cli(commands)
     return parser
 
 
