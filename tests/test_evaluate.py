@@ -209,6 +209,9 @@ def test_best_minus_worst_is_paired_over_the_units_both_groups_share():
     assert gap["shared_units"] == 2
     assert gap["difference"] == pytest.approx(3 / 4 - 0 / 5)
     assert gap["difference_low"] <= gap["difference"] <= gap["difference_high"]
+    # Over all units, each group resampled on its own: 3/5 - 0/5.
+    assert gap["difference_all_units"] == pytest.approx(3 / 5)
+    assert gap["difference_all_units_low"] <= 3 / 5 <= gap["difference_all_units_high"]
 
 
 def test_no_shared_unit_means_no_paired_difference():

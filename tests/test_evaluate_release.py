@@ -4,6 +4,7 @@ the ``community-alignment evaluate`` command."""
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -175,3 +176,16 @@ def test_the_command_reports_bad_predictions_in_one_line(release, tmp_path, caps
     assert error.startswith(
         f"community-alignment: error: {path}: row 1 (item_id abc): a weight is negative"
     )
+
+
+def test_the_cards_evaluate_code_runs_on_the_release(release, capsys):
+    card = (release / "README.md").read_text(encoding="utf-8")
+    section = re.search(r"^## Evaluate a model\n(.*?)^## ", card, flags=re.M | re.S)
+    assert section, "the card has no Evaluate a model section"
+    code = re.search(r"```python\n(.*?)```", section.group(1), flags=re.S).group(1)
+    remote = re.search(r"hf://datasets/[^\"]+", code).group(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code.replace(remote, str(release)), "card", "exec"), {})
+    out = capsys.readouterr().out
+    assert "pick_agreement" in out and "distributional_similarity" in out

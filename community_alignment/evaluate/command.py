@@ -199,16 +199,14 @@ def _gaps_text(result: Evaluation) -> list[str]:
             f"{row['measure']}: best {row['best']} {_number(row['best_value'])}, worst "
             f"{row['worst']} {_number(row['worst_value'])}; "
         )
+        text += f"difference {_estimate(row, 'difference_all_units')}"
         if row["shared_units"]:
             text += (
-                f"difference on the {row['shared_units']} units both share "
-                f"{_estimate(row, 'difference')}"
+                f"; on the {row['shared_units']} units both share "
+                f"{_estimate(row, 'difference')} (paired)"
             )
         else:
-            text += (
-                f"no unit counts for both, difference over all units "
-                f"{_number(row['difference_all_units'])} (unpaired, no interval)"
-            )
+            text += " (they share no unit)"
         lines.append(text)
     return lines or ["fewer than two groups with a value: no gap"]
 

@@ -288,7 +288,10 @@ def _gaps(
     seed: int,
     confidence: float,
 ) -> pl.DataFrame:
-    """Best minus worst group on each measure, over the units both share (paired bootstrap)."""
+    """Best minus worst group on each measure: over the units both share (paired bootstrap),
+    and over all their units (each group's units resampled on their own, seeds ``seed`` and
+    ``seed + 1``). Groups that share no unit, such as countries of different languages, only
+    have the second."""
     rows = []
     for measure, numerator, denominator in _GAP_MEASURES:
         ranked = table.filter(pl.col(measure).is_not_nan()).sort(measure, descending=True)
@@ -305,6 +308,9 @@ def _gaps(
             value, low, high = measures.paired_difference(
                 best_terms[in_best], worst_terms[in_worst], n_resamples, seed, confidence
             )
+        unpaired = measures.unpaired_difference(
+            best_terms, worst_terms, n_resamples, seed, confidence
+        )
         rows.append(
             {
                 "measure": measure,
@@ -312,7 +318,9 @@ def _gaps(
                 "worst": worst,
                 "best_value": ranked[measure][0],
                 "worst_value": ranked[measure][-1],
-                "difference_all_units": ranked[measure][0] - ranked[measure][-1],
+                "difference_all_units": unpaired[0],
+                "difference_all_units_low": unpaired[1],
+                "difference_all_units_high": unpaired[2],
                 "shared_units": int(shared.size),
                 "difference": value,
                 "difference_low": low,

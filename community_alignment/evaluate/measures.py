@@ -19,7 +19,16 @@ import numpy as np
 
 from community_alignment.bootstrap import interval, resampled_sums
 
-__all__ = ["TERMS", "js_distance", "loo_credit", "statistics", "top_credit", "unit_terms"]
+__all__ = [
+    "TERMS",
+    "js_distance",
+    "loo_credit",
+    "paired_difference",
+    "statistics",
+    "top_credit",
+    "unit_terms",
+    "unpaired_difference",
+]
 
 # Columns of the per-unit terms matrix built by unit_terms.
 TERMS = (
@@ -198,5 +207,25 @@ def paired_difference(
         draws = resampled_sums(terms, n_resamples, seed)
         low, high = interval(
             ratio(draws[:, 0], draws[:, 1]) - ratio(draws[:, 2], draws[:, 3]), confidence
+        )
+    return value, low, high
+
+
+def unpaired_difference(
+    best: np.ndarray, worst: np.ndarray, n_resamples: int, seed: int, confidence: float
+) -> tuple[float, float, float]:
+    """``best[:, 0].sum() / best[:, 1].sum()`` minus the same of ``worst`` (rows: each group's
+    own units), and its interval from resampling each group's units on its own (seeds ``seed``
+    and ``seed + 1``, so the two resamples are independent)."""
+    value = float(
+        ratio(best[:, 0].sum(), best[:, 1].sum()) - ratio(worst[:, 0].sum(), worst[:, 1].sum())
+    )
+    low = high = math.nan
+    if n_resamples and min(best.shape[0], worst.shape[0]) >= 2:
+        best_draws = resampled_sums(best, n_resamples, seed)
+        worst_draws = resampled_sums(worst, n_resamples, seed + 1)
+        low, high = interval(
+            ratio(best_draws[:, 0], best_draws[:, 1]) - ratio(worst_draws[:, 0], worst_draws[:, 1]),
+            confidence,
         )
     return value, low, high
