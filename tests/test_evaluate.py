@@ -10,7 +10,9 @@ import polars as pl
 import pytest
 from scipy.spatial.distance import jensenshannon
 
+from community_alignment.bootstrap import resampled_sums
 from community_alignment.evaluate import evaluate, js_distance, read_predictions, softmax
+from community_alignment.evaluate.measures import bootstrap_sums
 
 LETTERS = "abcd"
 
@@ -340,3 +342,19 @@ def test_only_predicted_units_count():
     assert group(result, "fr")["picks"] == 3 and group(result, "us")["picks"] == 1
     assert result.coverage["release_units"] == 2
     assert result.coverage["release_units_predicted"] == 1
+
+
+def test_resampling_alike_units_together_draws_the_same_sums_as_resampling_units():
+    # 3,000 units with only 12 distinct term rows: drawn as multinomial counts over the rows.
+    rng = np.random.default_rng(11)
+    terms = np.column_stack([rng.integers(0, 3, 3000) / 2, np.ones(3000), rng.integers(0, 4, 3000)])
+    fast = bootstrap_sums(terms, 4000, seed=1)
+    plain = resampled_sums(terms, 4000, seed=2)
+    assert fast.shape == plain.shape == (4000, 3)
+    assert (fast[:, 1] == 3000).all()  # every resample has as many units as the data
+    np.testing.assert_allclose(fast.mean(axis=0), terms.sum(axis=0), rtol=2e-3)
+    np.testing.assert_allclose(fast.std(axis=0), plain.std(axis=0), rtol=0.08)
+    np.testing.assert_array_equal(bootstrap_sums(terms, 50, seed=1), fast[:50])  # seeded
+    # Units that are all different are resampled one by one.
+    distinct = rng.random((100, 2))
+    np.testing.assert_array_equal(bootstrap_sums(distinct, 20, 3), resampled_sums(distinct, 20, 3))

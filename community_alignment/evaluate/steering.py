@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from community_alignment.bootstrap import interval, resampled_sums
+from community_alignment.bootstrap import interval
 from community_alignment.evaluate import measures
 from community_alignment.evaluate.predictions import ITEM, TARGET, weight_columns
 
@@ -45,7 +45,7 @@ def _mean_with_interval(
     low = high = math.nan
     if n_resamples and values.size >= 2:
         terms = np.column_stack([values, np.ones_like(values)])
-        sums = resampled_sums(terms, n_resamples, seed)
+        sums = measures.bootstrap_sums(terms, n_resamples, seed)
         low, high = interval(sums[:, 0] / sums[:, 1], confidence)
     return float(values.mean()), low, high
 
@@ -86,7 +86,7 @@ def _target_row(
     row["units"] = int(present[:, t].sum())
     draws = None
     if n_resamples and row["units"] >= 2:
-        draws = estimates(resampled_sums(terms, n_resamples, seed))
+        draws = estimates(measures.bootstrap_sums(terms, n_resamples, seed))
     for k, name in enumerate(names):
         low, high = interval(draws[k], confidence) if draws is not None else (math.nan, math.nan)
         row |= {name: float(point[k][0]), f"{name}_low": low, f"{name}_high": high}
