@@ -525,7 +525,6 @@ class ChatModel:
                 "json_schema": {
                     "name": request.schema_name,
                     "schema": dict(request.json_schema),
-                    "strict": True,
                 },
             }
         if request.logprobs is not None:

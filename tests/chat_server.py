@@ -1,7 +1,7 @@
 """A local OpenAI-compatible chat server for tests: answers /v1/chat/completions from a table.
 
 ``ChatServer(table)`` listens on 127.0.0.1 (a free port) in a thread. ``table`` maps a piece
-of text to what to answer when the request's last user message contains it: a string (the
+of text to what to answer when the request's user messages contain it: a string (the
 answer's content), a :class:`Scripted` reply (a status, a delay, a raw body), or a list of
 either, given in turn (the last one repeats). ``answer`` (a function from the request body to
 the same) decides when no entry matches. Every request body is kept in ``requests``.
@@ -38,11 +38,10 @@ Answer = str | Scripted
 Entry = Answer | list[Answer]
 
 
-def _last_user_text(body: Mapping[str, Any]) -> str:
-    for message in reversed(body.get("messages") or []):
-        if message.get("role") == "user":
-            return str(message.get("content"))
-    return ""
+def _user_text(body: Mapping[str, Any]) -> str:
+    """The user messages of a request, joined (a follow-up still matches its first message)."""
+    messages = body.get("messages") or []
+    return "\n".join(str(m.get("content")) for m in messages if m.get("role") == "user")
 
 
 class ChatServer:
@@ -81,13 +80,13 @@ class ChatServer:
         self._server.server_close()
 
     def asked(self, text: str) -> int:
-        """How many requests had ``text`` in their last user message."""
-        return sum(text in _last_user_text(body) for body in self.requests)
+        """How many requests had ``text`` in their user messages."""
+        return sum(text in _user_text(body) for body in self.requests)
 
     def _pick(self, body: dict[str, Any]) -> Answer:
         if self.reject_response_format and body.get("response_format") is not None:
             return Scripted(status=400, body=b'{"error": "response_format is not supported"}')
-        text = _last_user_text(body)
+        text = _user_text(body)
         with self._lock:
             for needle, entry in self.table.items():
                 if needle in text:
