@@ -390,6 +390,7 @@ class ChatModel:
         self._cache = _Cache(Path(cache_dir) if cache_dir else default_cache_dir(), model)
         self._token = token
         self._client: Any = None
+        self._client_lock = threading.Lock()
         self._structured = True  # until the server rejects a response_format
         self._transport = _transport_errors()
 
@@ -460,11 +461,7 @@ class ChatModel:
         self.counts.add("cached", len(replies))
         if todo:
             if _offline():
-                raise ChatModelError(
-                    f"HF_HUB_OFFLINE is set, and huggingface_hub then refuses every request, even "
-                    f"to a server on this machine ({self.where}): run this command with "
-                    "HF_HUB_OFFLINE=0 (a local release folder is read without the Hub)"
-                )
+                raise ChatModelError(self._offline_message())
             replies |= self._send_all(todo, description, already=len(replies))
         return [replies[key] for key in keys]
 
@@ -505,8 +502,22 @@ class ChatModel:
             bar.close()
         return replies
 
+    def _offline_message(self) -> str:
+        if self.base_url is None:
+            return (
+                "HF_HUB_OFFLINE is set, and Inference Providers need the network: run this "
+                "command with HF_HUB_OFFLINE=0, or give --base-url of a server on this machine"
+            )
+        return (
+            "HF_HUB_OFFLINE is set, and huggingface_hub then refuses every request, even to a "
+            f"server on this machine ({self.base_url}): run this command with HF_HUB_OFFLINE=0 "
+            "(a local release folder is read without the Hub)"
+        )
+
     def _client_for(self) -> Any:
-        if self._client is None:
+        with self._client_lock:
+            if self._client is not None:
+                return self._client
             from huggingface_hub import InferenceClient
 
             self._client = InferenceClient(
@@ -565,10 +576,7 @@ class ChatModel:
                 output = self._call(request, structured)
                 return _parse_output(output, structured)
             except OfflineModeIsEnabled as error:
-                raise ChatModelError(
-                    f"HF_HUB_OFFLINE is set and huggingface_hub refuses the request to "
-                    f"{self.where}: run this command with HF_HUB_OFFLINE=0 ({error})"
-                ) from error
+                raise ChatModelError(self._offline_message()) from error
             except HfHubHTTPError as error:
                 response = getattr(error, "response", None)
                 status = getattr(response, "status_code", None)

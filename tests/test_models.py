@@ -71,8 +71,8 @@ def test_429_and_500_are_asked_again(tmp_path):
 
 
 def test_a_timeout_is_asked_again(tmp_path):
-    with ChatServer({"slow": [Scripted(content="late", delay=1.0), "quick"]}) as server:
-        reply = model(server, tmp_path, timeout=0.3).ask(ask("slow"))
+    with ChatServer({"slow": [Scripted(content="late", delay=2.5), "quick"]}) as server:
+        reply = model(server, tmp_path, timeout=1.0).ask(ask("slow"))
     assert reply.content == "quick"
     assert server.asked("slow") == 2
 
