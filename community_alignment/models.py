@@ -480,7 +480,10 @@ class ChatModel:
         )
         pool = ThreadPoolExecutor(max_workers=self.concurrency)
         try:
-            futures = {pool.submit(self._send, request): key for key, request in todo.items()}
+            futures = {
+                pool.submit(self._send_and_cache, key, request): key
+                for key, request in todo.items()
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -491,11 +494,7 @@ class ChatModel:
                             other.cancel()
                         wait(pending)  # let requests in flight finish (and be cached)
                         raise error
-                    reply = future.result()
-                    key = futures[future]
-                    if reply.ok:
-                        self._cache.put(key, reply.to_record())
-                    replies[key] = reply
+                    replies[futures[future]] = future.result()
                     bar.update(1)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -513,6 +512,14 @@ class ChatModel:
             f"server on this machine ({self.base_url}): run this command with HF_HUB_OFFLINE=0 "
             "(a local release folder is read without the Hub)"
         )
+
+    def _send_and_cache(self, key: str, request: ChatRequest) -> ChatReply:
+        # Cached by the worker, so that a reply that arrives is kept even when the run stops
+        # (an error elsewhere, Ctrl-C) before the main thread reads it.
+        reply = self._send(request)
+        if reply.ok:
+            self._cache.put(key, reply.to_record())
+        return reply
 
     def _client_for(self) -> Any:
         with self._client_lock:

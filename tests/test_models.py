@@ -101,6 +101,17 @@ def test_an_error_that_retrying_cannot_fix_stops_at_once(tmp_path):
     assert server.asked("who") == 1
 
 
+def test_replies_in_flight_when_a_run_stops_are_cached(tmp_path):
+    table = {"slow": Scripted(content="kept", delay=0.5), "who": Scripted(status=401)}
+    with ChatServer(table) as server:
+        with pytest.raises(ChatModelError):
+            model(server, tmp_path, concurrency=2).ask_all([ask("slow"), ask("who")])
+    with ChatServer({"who": "fine now"}) as fixed:
+        replies = model(fixed, tmp_path).ask_all([ask("slow"), ask("who")])
+        assert fixed.asked("slow") == 0 and fixed.asked("who") == 1
+    assert [r.content for r in replies] == ["kept", "fine now"] and replies[0].cached
+
+
 def test_structured_output_is_requested_with_the_schema(tmp_path):
     with ChatServer({"x": '{"x": 1}'}) as server:
         reply = model(server, tmp_path).ask(ask("x", json_schema=SCHEMA))
