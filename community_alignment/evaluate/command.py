@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from community_alignment.bootstrap import check_parameters
+from community_alignment.evaluate import chat
 from community_alignment.evaluate.evaluation import Evaluation, evaluate
+from community_alignment.evaluate.predictions import read_predictions
 
 __all__ = ["plot", "register_cli"]
 
@@ -28,7 +32,7 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("source", help="release folder or hf://datasets/ORG/NAME path")
     parser.add_argument(
-        "--predictions", required=True, metavar="FILE", help="predictions, .csv or .parquet"
+        "--predictions", default=None, metavar="FILE", help="predictions, .csv or .parquet"
     )
     parser.add_argument("--by", default=None, metavar="FIELD", help="e.g. country or language")
     parser.add_argument(
@@ -57,14 +61,24 @@ def register_cli(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     parser.add_argument("--plot", metavar="PNG", default=None, help="also draw the groups here")
+    chat.add_arguments(parser)
     parser.set_defaults(run=_run)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
+    if (args.predictions is None) == (args.model is None):
+        raise ValueError("give --predictions FILE, or --model NAME to ask a chat model (not both)")
+    predictions: Any = args.predictions
+    if args.model is not None:
+        check_parameters(args.resamples, args.confidence)  # before any request is sent
+        answers = chat.predictions_from_args(args)
+        if answers is None:  # a dry run
+            return 0
+        predictions = replace(read_predictions(answers), origin=f"from {args.model}")
     result = evaluate(
         args.source,
-        args.predictions,
+        predictions,
         by=args.by,
         min_picks=args.min_picks,
         n_resamples=args.resamples,
