@@ -358,3 +358,13 @@ def test_resampling_alike_units_together_draws_the_same_sums_as_resampling_units
     # Units that are all different are resampled one by one.
     distinct = rng.random((100, 2))
     np.testing.assert_array_equal(bootstrap_sums(distinct, 20, 3), resampled_sums(distinct, 20, 3))
+
+
+def test_predictions_made_only_as_members_of_groups_give_steering_alone():
+    predictions = weights({"x": [2, 1, 0, 0], "y": [1, 0, 0, 0]}, target=["us", "us"])
+    result = evaluate(TWO_COUNTRIES, predictions, by="country", min_picks=1, n_resamples=0)
+    assert result.groups.height == 0 and result.gaps.height == 0
+    assert result.steering["similarity_to_target"].to_list() == [1.0]
+    assert math.isnan(result.steering["gain"][0])  # no own answers to compare with
+    record = result.to_dict()
+    assert record["groups"] == [] and record["steering"][0]["gain"] is None

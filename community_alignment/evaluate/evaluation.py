@@ -395,7 +395,15 @@ def evaluate(
     ``rank_similarity`` (1 = best). Each ratio has ``_low``/``_high`` (a percentile interval
     at ``confidence`` from ``n_resamples`` resamples of the group's units, each group with its
     own ``numpy.random.default_rng(seed)``; NaN with fewer than two units), ``_units`` and
-    ``_count`` (picks or pairs).
+    ``_count`` (picks or pairs). An annotator's repeated picks on a unit count once (the
+    first, smallest ``comparison_id``), with a warning.
+
+    ``gaps``, per measure (``pick_agreement``, ``distributional_similarity``): the ``best`` and
+    ``worst`` group and their values; ``difference_all_units`` with an interval from resampling
+    each group's units on its own; and ``difference`` over the ``shared_units`` both groups
+    have, with a paired interval (NaN when they share none, as countries of different
+    languages do). ``coverage`` counts the predicted units, those not in ``source`` (with
+    examples) and the picks used.
 
     >>> import polars as pl, warnings
     >>> picks = pl.DataFrame({"item_id": ["x"] * 4 + ["y"] * 2, "annotator_id": list("123412"),
@@ -411,6 +419,11 @@ def evaluate(
     _check_by(by)
     _check_min_picks(min_picks)
     table = read_predictions(predictions, temperature=temperature)
+    if table.targets and by is None:
+        raise ValueError(
+            f"{table.origin}: the predictions name target groups ({', '.join(table.targets)}); "
+            "pass by= the field they are values of, e.g. by='country'"
+        )
     frame, units = _picks(source, by)
     predicted = table.frame.filter(pl.col(ITEM).is_in(units.implode()))
     if predicted.height == 0:
@@ -437,11 +450,6 @@ def evaluate(
     if table.targets:
         from community_alignment.evaluate.steering import steering_table
 
-        if by is None:
-            raise ValueError(
-                f"{table.origin}: the predictions name target groups ({', '.join(table.targets)}); "
-                "pass by= the field they are values of, e.g. by='country'"
-            )
         steering = steering_table(
             per_unit, predicted, own, by, min_picks, n_resamples, seed, confidence
         )
