@@ -368,3 +368,20 @@ def test_predictions_made_only_as_members_of_groups_give_steering_alone():
     assert math.isnan(result.steering["gain"][0])  # no own answers to compare with
     record = result.to_dict()
     assert record["groups"] == [] and record["steering"][0]["gain"] is None
+
+
+def test_a_group_of_unknown_value_is_a_group_of_its_own_with_its_pairs():
+    comparisons = TWO_COUNTRIES.head(3).with_columns(pl.lit(None, dtype=pl.String).alias("country"))
+    pairs = pl.DataFrame(
+        {
+            "item_id": ["x", "x"],
+            "comparison_id": ["0000-1", "0000-1"],
+            "country": pl.Series([None, None], dtype=pl.String),
+            "chosen_choice": [0, 0],
+            "rejected_choice": [1, 2],
+        }
+    )
+    result = evaluate(comparisons, weights({"x": [3, 2, 1, 0]}), by="country", pairs=pairs)
+    row = result.groups.row(0, named=True)
+    assert row["group"] is None and row["picks"] == 3
+    assert (row["pair_accuracy"], row["pair_accuracy_count"]) == (1.0, 2)

@@ -218,9 +218,9 @@ def _group_terms(
     """Per group (sorted, null last): its units (item ids) and their terms."""
     joined = table.join(predictions.select(ITEM, *weight_columns()), on=ITEM, how="inner")
     if pair_rows is not None:
-        joined = joined.join(pair_rows, on=[GROUP, ITEM], how="left").with_columns(
-            pl.col("_pc", "_pn").fill_null(0.0)
-        )
+        joined = joined.join(
+            pair_rows, on=[GROUP, ITEM], how="left", nulls_equal=True
+        ).with_columns(pl.col("_pc", "_pn").fill_null(0.0))
     else:
         joined = joined.with_columns(pl.lit(0.0).alias("_pc"), pl.lit(0.0).alias("_pn"))
     joined = joined.sort(GROUP, ITEM, nulls_last=True)
