@@ -311,6 +311,13 @@ def test_steering_compares_the_target_with_the_others_and_with_the_own_answer():
     ]
     assert us["own_similarity"] == pytest.approx(np.mean(uniform))
     assert us["gain"] == pytest.approx(1.0 - np.mean(uniform))
+    fr_uniform = [
+        1 - jensenshannon([1, 1, 1, 1], [0, 0, 2, 0], base=2),
+        1 - jensenshannon([1, 1, 1, 1], [0, 0, 0, 3], base=2),
+    ]
+    gain_fr = (fr_x + fr_y - sum(fr_uniform)) / 2  # answering as us moved it away from fr
+    assert us["gain_to_others"] == pytest.approx(gain_fr) and gain_fr < 0
+    assert us["specificity"] == pytest.approx(us["gain"] - gain_fr)
     # The own answers are still measured on their own.
     assert group(result, "us")["distributional_similarity"] == pytest.approx(np.mean(uniform))
 
@@ -385,3 +392,16 @@ def test_a_group_of_unknown_value_is_a_group_of_its_own_with_its_pairs():
     row = result.groups.row(0, named=True)
     assert row["group"] is None and row["picks"] == 3
     assert (row["pair_accuracy"], row["pair_accuracy_count"]) == (1.0, 2)
+
+
+def test_a_model_that_ignores_the_target_has_no_gain_and_no_specificity():
+    answers = {"x": [1, 2, 3, 4], "y": [4, 1, 1, 1]}
+    predictions = pl.concat(
+        [weights(answers, target=[None, None]), weights(answers, target=["fr", "fr"])],
+        how="vertical_relaxed",
+    )
+    result = evaluate(TWO_COUNTRIES, predictions, by="country", min_picks=1, n_resamples=100)
+    fr = result.steering.row(0, named=True)
+    assert fr["difference"] != 0  # the groups' own spread differs: not a steering measure
+    assert (fr["gain"], fr["gain_to_others"], fr["specificity"]) == (0.0, 0.0, 0.0)
+    assert fr["own_similarity"] == fr["similarity_to_target"]

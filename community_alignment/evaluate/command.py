@@ -227,7 +227,16 @@ def _gaps_text(result: Evaluation) -> list[str]:
 
 def _steering_text(result: Evaluation) -> str:
     assert result.steering is not None
-    headers = ["target", "units", "to target", "to others", "difference", "own answer", "gain"]
+    headers = [
+        "target",
+        "units",
+        "to target",
+        "to others",
+        "difference",
+        "own",
+        "gain",
+        "specificity",
+    ]
     rows = [
         [
             str(row["target"]),
@@ -237,13 +246,15 @@ def _steering_text(result: Evaluation) -> str:
             _estimate(row, "difference"),
             _number(row["own_similarity"]),
             _estimate(row, "gain"),
+            _estimate(row, "specificity"),
         ]
         for row in result.steering.to_dicts()
     ]
     legend = (
         "Steering: similarity of the answers given as a member of the target group to that "
-        "group and (mean over groups) to the others;\nown answer / gain: the model's own "
-        "answers' similarity to the target on the same units, and the targeted minus it."
+        "group and (mean over groups) to the others;\nown: the model's own answers' similarity "
+        "to the target on the same units; gain: targeted minus own; specificity: the gain "
+        "toward the target minus the gain toward the others."
     )
     return _table(headers, rows) + "\n\n" + legend
 

@@ -37,55 +37,43 @@ def _similarities(per_unit: pl.DataFrame, answers: pl.DataFrame, min_picks: int)
     return joined.select(GROUP, ITEM).with_columns(pl.Series("_s", similarity)).filter(keep)
 
 
-def _mean_with_interval(
-    values: np.ndarray, n_resamples: int, seed: int, confidence: float
-) -> tuple[float, float, float]:
-    if values.size == 0:
-        return math.nan, math.nan, math.nan
-    low = high = math.nan
-    if n_resamples and values.size >= 2:
-        terms = np.column_stack([values, np.ones_like(values)])
-        sums = measures.bootstrap_sums(terms, n_resamples, seed)
-        low, high = interval(sums[:, 0] / sums[:, 1], confidence)
-    return float(values.mean()), low, high
-
-
-def _target_row(
-    similarities: pl.DataFrame,
+def _target_and_others(
+    values: pl.DataFrame,
     target: str,
+    names: tuple[str, str, str],
     n_resamples: int,
     seed: int,
     confidence: float,
 ) -> dict[str, Any]:
-    """Similarity to the target, mean similarity to the other groups (each group's mean over
-    its units, then averaged over groups), and their difference; one bootstrap over every unit
-    where some group has enough picks."""
-    wide = similarities.pivot(on=GROUP, index=ITEM, values="_s", sort_columns=True)
+    """From per (group, item_id) values ``_v``: the target group's mean, the mean over the
+    other groups of each one's mean, and target minus others, named ``names``; each with an
+    interval from one bootstrap over every unit that has a value (``names[0]_units``: the
+    target's units)."""
+    row: dict[str, Any] = {}
+    wide = values.pivot(on=GROUP, index=ITEM, values="_v", sort_columns=True)
     groups = [c for c in wide.columns if c != ITEM]
-    others = [g for g in groups if g != target]
-    row: dict[str, Any] = {"target": target, "others": len(others)}
-    names = ("similarity_to_target", "similarity_to_others", "difference")
     if target not in groups:
-        row["units"] = 0
+        row[f"{names[0]}_units"] = 0
         for name in names:
             row |= {name: math.nan, f"{name}_low": math.nan, f"{name}_high": math.nan}
         return row
-    values = wide.select(groups).to_numpy()
-    present = ~np.isnan(values)
-    terms = np.concatenate([np.where(present, values, 0.0), present], axis=1)
-    t, rest = groups.index(target), [groups.index(g) for g in others]
+    matrix = wide.select(groups).to_numpy()
+    present = ~np.isnan(matrix)
+    terms = np.concatenate([np.where(present, matrix, 0.0), present], axis=1)
+    t = groups.index(target)
+    rest = [k for k, g in enumerate(groups) if g != target]
 
     def estimates(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         means = measures.ratio(sums[:, : len(groups)], sums[:, len(groups) :])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a resample can miss a group
-            to_others = np.nanmean(means[:, rest], axis=1) if rest else np.full(len(means), np.nan)
-        return means[:, t], to_others, means[:, t] - to_others
+            others = np.nanmean(means[:, rest], axis=1) if rest else np.full(len(means), np.nan)
+        return means[:, t], others, means[:, t] - others
 
     point = estimates(terms.sum(axis=0)[None, :])
-    row["units"] = int(present[:, t].sum())
+    row[f"{names[0]}_units"] = int(present[:, t].sum())
     draws = None
-    if n_resamples and row["units"] >= 2:
+    if n_resamples and row[f"{names[0]}_units"] >= 2:
         draws = estimates(measures.bootstrap_sums(terms, n_resamples, seed))
     for k, name in enumerate(names):
         low, high = interval(draws[k], confidence) if draws is not None else (math.nan, math.nan)
@@ -105,9 +93,14 @@ def steering_table(
 ) -> pl.DataFrame:
     """One row per target: ``units`` (units with >= ``min_picks`` of the target group's picks
     that the targeted answers cover), ``similarity_to_target``, ``similarity_to_others`` (the
-    mean over the ``others`` groups of each one's mean similarity), ``difference`` (target minus
-    others), and, against the model's own answers on the same units, ``own_similarity``,
-    ``gain`` (targeted minus own) and ``gain_units``; each estimate with ``_low``/``_high``.
+    mean over the ``others`` groups of each one's mean similarity) and ``difference`` (target
+    minus others). Groups differ in how split their picks are and, by country, in their units,
+    so ``difference`` is not 0 for a model that ignores the target; with the model's own
+    answers (no target) on the same units, the cleaner measures are ``gain`` (targeted minus
+    own similarity to the target, over ``gain_units``), ``gain_to_others`` (the same toward the
+    other groups, averaged over groups) and ``specificity`` (gain minus gain to others: did the
+    answers move toward the target more than toward everyone else?), with ``own_similarity``.
+    Each estimate has ``_low``/``_high``.
 
     ``per_unit`` holds the picks of each candidate per (group, item_id) (see
     :func:`community_alignment.evaluate.evaluation.counted`); ``predicted`` the checked
@@ -122,28 +115,34 @@ def steering_table(
             f"units ({', '.join(sorted(known)) or 'none'})"
         )
     own_similarities = _similarities(per_unit, own, min_picks) if own.height else None
+    similarity_names = ("similarity_to_target", "similarity_to_others", "difference")
+    gain_names = ("gain", "gain_to_others", "specificity")
     rows = []
     for target in targets:
         answers = predicted.filter(pl.col(TARGET) == target)
         similarities = _similarities(per_unit, answers, min_picks)
-        row = _target_row(similarities, target, n_resamples, seed, confidence)
-        gain: tuple[float, float, float] = (math.nan, math.nan, math.nan)
-        own_value, gain_units = math.nan, 0
+        row: dict[str, Any] = {"target": target}
+        row |= _target_and_others(
+            similarities.rename({"_s": "_v"}),
+            target,
+            similarity_names,
+            n_resamples,
+            seed,
+            confidence,
+        )
+        row["units"] = row.pop("similarity_to_target_units")
+        row["others"] = similarities.filter(pl.col(GROUP) != target)[GROUP].n_unique()
+        own_value = math.nan
         if own_similarities is not None:
-            paired = similarities.filter(pl.col(GROUP) == target).join(
-                own_similarities.filter(pl.col(GROUP) == target), on=ITEM, suffix="_own"
-            )
-            gain_units = paired.height
-            if gain_units:
-                own_value = float(paired["_s_own"].mean())
-                difference = (paired["_s"] - paired["_s_own"]).to_numpy()
-                gain = _mean_with_interval(difference, n_resamples, seed, confidence)
-        row |= {
-            "own_similarity": own_value,
-            "gain": gain[0],
-            "gain_low": gain[1],
-            "gain_high": gain[2],
-            "gain_units": gain_units,
-        }
+            paired = similarities.join(own_similarities, on=[GROUP, ITEM], suffix="_own")
+            on_target = paired.filter(pl.col(GROUP) == target)
+            if on_target.height:
+                own_value = float(on_target["_s_own"].mean())
+            gains = paired.select(GROUP, ITEM, (pl.col("_s") - pl.col("_s_own")).alias("_v"))
+            row |= _target_and_others(gains, target, gain_names, n_resamples, seed, confidence)
+        else:
+            row |= {f"{n}{end}": math.nan for n in gain_names for end in ("", "_low", "_high")}
+            row["gain_units"] = 0
+        row["own_similarity"] = own_value
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
