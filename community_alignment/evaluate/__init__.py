@@ -6,7 +6,8 @@ beside chance and the group's own leave-one-out majority agreement, distribution
 (1 - Jensen-Shannon distance) beside a uniform model and the other groups' picks, the gap
 between the best and the worst represented group, reward-model accuracy on ``pairs``, and,
 for predictions made as a member of a ``target`` group, whether that moved the model toward
-the group. The ``community-alignment evaluate`` command prints the same.
+the group. :mod:`community_alignment.evaluate.chat` makes a chat model the predictor. The
+``community-alignment evaluate`` command prints the same.
 """
 
 from __future__ import annotations
