@@ -93,7 +93,8 @@ def test_a_weight_that_is_not_a_number_or_is_missing(tmp_path):
 def test_a_unit_predicted_twice_names_both_rows(tmp_path):
     path = write(tmp_path, "item_id,choice\nx,a\ny,b\nx,a\n")
     with pytest.raises(
-        ValueError, match="item_id x is predicted in rows 1, 3; give one prediction per unit"
+        ValueError,
+        match=r"item_id x is predicted in rows 1, 3; give one prediction per unit \(1 repeated in all\)",
     ):
         read_predictions(path)
 

@@ -184,7 +184,7 @@ def _checked_weights(weights: np.ndarray, frame: pl.DataFrame, origin: str) -> n
     return weights / total[:, None]
 
 
-def _check_duplicates(frame: pl.DataFrame, origin: str) -> None:
+def _check_duplicates(frame: pl.DataFrame, origin: str, targeted: bool) -> None:
     numbered = frame.select(ITEM, TARGET).with_row_index("_row", offset=1)
     repeated = numbered.filter(pl.struct(ITEM, TARGET).is_duplicated())
     if repeated.height == 0:
@@ -198,7 +198,7 @@ def _check_duplicates(frame: pl.DataFrame, origin: str) -> None:
     raise ValueError(
         f"{origin}: item_id {first[ITEM]}{which} is predicted in rows "
         f"{', '.join(map(str, rows))}; give one prediction per unit"
-        + (" and target" if TARGET in frame.columns else "")
+        + (" and target" if targeted else "")
         + f" ({keys} repeated in all)"
     )
 
@@ -260,7 +260,7 @@ def _checked(raw: pl.DataFrame, origin: str, temperature: float) -> Predictions:
     else:
         kind = "scores"
         weights = softmax(scores, temperature)
-    _check_duplicates(keyed, origin)
+    _check_duplicates(keyed, origin, TARGET in raw.columns)
     columns = {name: weights[:, k] for k, name in enumerate(weight_columns())}
     missing_scores = np.full(raw.height, np.nan) if scores is None else None
     for k, name in enumerate(score_columns()):
