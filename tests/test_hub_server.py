@@ -1,4 +1,5 @@
-"""The test Hub (tests/hub_server.py) speaks the protocol the clients expect.
+"""The test Hub (tests/hub_server.py) speaks the protocol the clients expect, and readers of a
+published release that used to differ from a local folder now agree with it.
 
 These run in this process: ``huggingface_hub`` takes the server's address as an ``endpoint``
 argument. The whole release path, through subprocesses, is in test_release_path.py.
@@ -21,6 +22,8 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils.sha import git_hash
 
+from builder.validate import validate_folder
+from tests.conftest import built_release, raw_row
 from tests.hub_server import HubServer
 
 REPO = "org/release"
@@ -136,3 +139,38 @@ def test_tree_listings_are_paginated_and_followed(api, server):
     )
     pages = [r for r in server.requests if "/tree/" in r[1]]
     assert len(pages) == 3 and "cursor=3" in pages[1][1] and "cursor=6" in pages[2][1]
+
+
+# --- readers of a published release ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_release(tmp_path_factory):
+    rows = [raw_row("10", "1"), raw_row("12", "2", language="hi", country="india")]
+    return built_release(tmp_path_factory, "hub-reader", rows)
+
+
+def publish_folder(api: HfApi, release: Path) -> None:
+    api.create_repo(**DATASET)
+    commit(
+        api,
+        {
+            p.relative_to(release).as_posix(): p.read_bytes()
+            for p in release.rglob("*")
+            if p.is_file()
+        },
+    )
+
+
+def test_validate_accepts_a_hub_snapshot_whose_files_are_links(
+    api, server, small_release, tmp_path
+):
+    """snapshot_download links every file into its blob store: an image check that followed the
+    links found the card's figures 'outside the release'."""
+    publish_folder(api, small_release)
+    snapshot = huggingface_hub.snapshot_download(
+        REPO, repo_type="dataset", endpoint=server.endpoint, cache_dir=tmp_path
+    )
+    assert (Path(snapshot) / "assets").is_dir() and (Path(snapshot) / "README.md").is_symlink()
+    report = validate_folder(Path(snapshot), load=False, ignore=(".gitattributes",))
+    assert report.ok, report.render()
