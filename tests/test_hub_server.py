@@ -23,6 +23,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.utils.sha import git_hash
 
 from builder.validate import validate_folder
+from community_alignment.load import scan
 from tests.conftest import built_release, raw_row
 from tests.hub_server import HubServer
 
@@ -174,3 +175,18 @@ def test_validate_accepts_a_hub_snapshot_whose_files_are_links(
     assert (Path(snapshot) / "assets").is_dir() and (Path(snapshot) / "README.md").is_symlink()
     report = validate_folder(Path(snapshot), load=False, ignore=(".gitattributes",))
     assert report.ok, report.render()
+
+
+def test_scan_of_an_hf_path_reads_the_hub_that_hf_endpoint_names(
+    api, server, small_release, monkeypatch
+):
+    """polars' own hf:// reader would ask huggingface.co even with HF_ENDPOINT set."""
+    publish_folder(api, small_release)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.endpoint)
+    for config, country in (("comparisons", None), ("pairs", "in"), ("annotators", "us")):
+        remote = scan(f"hf://datasets/{REPO}", config, country=country).collect()
+        local = scan(small_release, config, country=country).collect()
+        assert remote.height > 0 and remote.equals(local)
+    assert any(r[1].startswith(f"/datasets/{REPO}/resolve/main/data/") for r in server.requests)
+    with pytest.raises(FileNotFoundError, match="no data files match"):
+        scan(f"hf://datasets/{REPO}", "pairs", country="fr")
