@@ -115,10 +115,10 @@ class HubError(Exception):
     """An HTTP error answer: status, the X-Error-Code header (if any) and a message."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, commit: str | None = None
+        self, status: int, message: str, code: str | None = None, commit: str | None = None, **body
     ):
         super().__init__(message)
-        self.status, self.code, self.commit = status, code, commit
+        self.status, self.code, self.commit, self.body = status, code, commit, body
 
 
 def entries(commit: Commit, folder: str, *, recursive: bool) -> list[dict]:
@@ -171,9 +171,9 @@ class Hub:
             raise HubError(404, f"Invalid rev id: {revision}", "RevisionNotFound")
         return commit
 
-    def create(self, repo_id: str) -> None:
-        if repo_id in self.repos:
-            raise HubError(409, "You already created this dataset repo")
+    def create(self, repo_id: str, url: str) -> None:
+        if repo_id in self.repos:  # the Hub's answer names the repo: create_repo(exist_ok) reads it
+            raise HubError(409, "You already created this dataset repo", url=url)
         repo = Repo(repo_id)
         first = repo.add_commit(None, {".gitattributes": GITATTRIBUTES}, "initial commit")
         repo.branches["main"] = first.oid
@@ -242,6 +242,9 @@ class Hub:
 
 class HubHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the clients' connection pools expect
+    # Headers and body go out in two writes: with Nagle's algorithm on, each answer on a kept-alive
+    # connection waits for the client's delayed ACK (40 ms), which made a publish take seconds.
+    disable_nagle_algorithm = True
     server: HubServer
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
@@ -293,7 +296,10 @@ class HubHandler(BaseHTTPRequestHandler):
             if error.commit:
                 headers["X-Repo-Commit"] = error.commit
             self._send(
-                error.status, json.dumps({"error": str(error)}).encode(), headers, method == "HEAD"
+                error.status,
+                json.dumps({"error": str(error), **error.body}).encode(),
+                headers,
+                method == "HEAD",
             )
 
     def do_GET(self) -> None:
@@ -321,10 +327,9 @@ class HubHandler(BaseHTTPRequestHandler):
             if payload.get("type") != "dataset" or not payload.get("organization"):
                 raise HubError(400, "this server holds dataset repos named ORG/NAME only")
             repo_id = f"{payload['organization']}/{payload['name']}"
-            hub.create(repo_id)
-            return self._json(
-                {"url": f"{self.server.endpoint}/datasets/{repo_id}", "name": repo_id}
-            )
+            url = f"{self.server.endpoint}/datasets/{repo_id}"
+            hub.create(repo_id, url)
+            return self._json({"url": url, "name": repo_id})
         if seg == ["api", "validate-yaml"] and method == "POST":
             return self._validate_yaml(json.loads(body)["content"])
         if seg[:2] == ["api", "datasets"] and len(seg) >= 4:

@@ -190,3 +190,11 @@ def test_scan_of_an_hf_path_reads_the_hub_that_hf_endpoint_names(
     assert any(r[1].startswith(f"/datasets/{REPO}/resolve/main/data/") for r in server.requests)
     with pytest.raises(FileNotFoundError, match="no data files match"):
         scan(f"hf://datasets/{REPO}", "pairs", country="fr")
+
+
+def test_creating_an_existing_repo_with_exist_ok_is_not_an_error(api):
+    first = api.create_repo(**DATASET)
+    assert api.create_repo(**DATASET, exist_ok=True) == first
+    with pytest.raises(HfHubHTTPError) as caught:
+        api.create_repo(**DATASET)
+    assert caught.value.response.status_code == 409
