@@ -102,7 +102,8 @@ def run_steps() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def hub():
-    with HubServer() as server:
+    # a small page, so the clients follow the tree listing's pagination as on a large repo
+    with HubServer(page_size=7) as server:
         yield server
 
 
@@ -260,6 +261,12 @@ def test_ci_build_from_the_hub_records_the_same_sha256_as_a_local_build(ci, raw,
     )
 
 
+def files_of(release: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()
+    }
+
+
 def test_publish_sends_one_commit_then_the_version_tag(ci, hub, published):
     _, results = ci
     repo_id, release = published
@@ -274,10 +281,7 @@ def test_publish_sends_one_commit_then_the_version_tag(ci, hub, published):
     repo = hub.hub.repos[repo_id]
     commit = repo.commits[repo.tags[TAG]]
     assert repo.branches["main"] == commit.oid and len(repo.commits) == 2  # the Hub's first + ours
-    ours = {
-        p.relative_to(release).as_posix(): p.read_bytes() for p in release.rglob("*") if p.is_file()
-    }
-    assert {k: v for k, v in commit.files.items() if k != ".gitattributes"} == ours
+    assert {k: v for k, v in commit.files.items() if k != ".gitattributes"} == files_of(release)
     assert "tagged " + TAG in results["Publish"][0].stdout
 
 
@@ -320,20 +324,21 @@ def corrected_project(folder: Path, version: str) -> Path:
     versions = folder / "schema" / "versions.yaml"
     entry = (
         f'  - version: {version}\n    date: "2026-12-03"\n    changes:\n'
-        "      - Conversations withdrawn by their annotators are removed.\n"
+        "      - Italy's conversations are withdrawn.\n"
     )
     versions.write_text(versions.read_text().replace("versions:\n", "versions:\n" + entry, 1))
     return folder
 
 
 def corrected_raw(path: Path) -> Path:
-    """The sample raw file without every tenth conversation (withdrawn, say)."""
+    """The sample raw file without Italy's conversations (withdrawn, say): the corrected release
+    has no `it` split or config, so publishing it must delete files."""
     with open(SAMPLE, encoding="utf-8", newline="") as source:
-        rows = list(csv.reader(source))
+        rows = list(csv.DictReader(source))
     with open(path, "w", encoding="utf-8", newline="") as target:
-        csv.writer(target, lineterminator="\n").writerows(
-            [rows[0], *(r for i, r in enumerate(rows[1:]) if i % 10)]
-        )
+        writer = csv.DictWriter(target, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["annotator_country"] != "italy")
     return path
 
 
@@ -364,15 +369,20 @@ def test_a_corrected_version_leaves_the_first_loadable_at_its_tag(
     assert set(repo.tags) == {TAG, f"v{version}"} and len(repo.commits) == 3
     assert repo.branches["main"] == repo.tags[f"v{version}"] != repo.tags[TAG]
     assert sum(1 for m, p in sent if m == "POST" and "/commit/" in p) == 1
-    at_tag = repo.commits[repo.tags[TAG]].files
-    assert at_tag["manifest.json"] == (first / "manifest.json").read_bytes()
-    # the first version, read at its tag, is still exactly the local build of the first raw
-    # file, and main serves the corrected one
+    old, new = (repo.commits[repo.tags[t]].files for t in (TAG, f"v{version}"))
+    assert old == {".gitattributes": old[".gitattributes"], **files_of(first)}
+    # one commit replaced the release: Italy's files are gone from main, kept at the first tag
+    assert new == {".gitattributes": old[".gitattributes"], **files_of(release)}
+    assert any("/it/" in p or "/it-" in p for p in set(old) - set(new))
+    remote = f"hf://datasets/{repo_id}"
     at_first = start("-c", LOAD_BOTH, repo_id, TAG, str(local), "comparisons", env=env)
     at_main = start("-c", LOAD_BOTH, repo_id, "main", str(release), "comparisons", env=env)
-    loaded, newer = (json.loads(ok(finish(p))) for p in (at_first, at_main))
+    stats = start("-c", STATISTICS, f"{remote}@{TAG}", str(local), remote, str(release), env=env)
+    loaded, newer, numbers = (json.loads(ok(finish(p))) for p in (at_first, at_main, stats))
     assert loaded["differ"] == [] and newer["differ"] == []
-    assert newer["rows"]["comparisons"] != loaded["rows"]["comparisons"]
+    assert "it" in loaded["rows"]["comparisons"] and "it" not in newer["rows"]["comparisons"]
+    assert numbers[f"{remote}@{TAG}"] == numbers[str(local)]
+    assert numbers[remote] == numbers[str(release)] != numbers[str(local)]
 
 
 def test_a_release_that_fails_validation_is_refused_before_any_request(
