@@ -198,3 +198,16 @@ def test_creating_an_existing_repo_with_exist_ok_is_not_an_error(api):
     with pytest.raises(HfHubHTTPError) as caught:
         api.create_repo(**DATASET)
     assert caught.value.response.status_code == 409
+
+
+def test_scan_after_a_new_push_reads_the_new_files(api, server, small_release, monkeypatch):
+    """A notebook that scans, then scans again after a push, must not get the old listing."""
+    publish_folder(api, small_release)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.endpoint)
+    source = f"hf://datasets/{REPO}"
+    assert (
+        scan(source, "comparisons").collect().equals(scan(small_release, "comparisons").collect())
+    )
+    commit(api, {}, deleted=["data/comparisons/hi/in-00000-of-00001.parquet"])
+    after = scan(source, "comparisons").collect()  # a stale listing: 404 for the deleted file
+    assert after.equals(scan(small_release, "comparisons", country="us").collect())
