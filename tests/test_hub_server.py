@@ -211,3 +211,28 @@ def test_scan_after_a_new_push_reads_the_new_files(api, server, small_release, m
     commit(api, {}, deleted=["data/comparisons/hi/in-00000-of-00001.parquet"])
     after = scan(source, "comparisons").collect()  # a stale listing: 404 for the deleted file
     assert after.equals(scan(small_release, "comparisons", country="us").collect())
+
+
+def test_publish_is_refused_when_someone_pushes_while_it_plans(
+    api, server, small_release, monkeypatch
+):
+    """Without naming its parent commit, the release commit landed on top of the other push,
+    whose file then stayed beside the release under the version tag."""
+    from builder import publish
+    from builder.errors import BuildError
+
+    api.create_repo(**DATASET)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", server.endpoint)
+    listed = HfApi.list_repo_files
+
+    def list_then_someone_pushes(self, *args, **kwargs):
+        files = listed(self, *args, **kwargs)
+        commit(api, {"notes.txt": b"pushed meanwhile"})
+        return files
+
+    monkeypatch.setattr(HfApi, "list_repo_files", list_then_someone_pushes)
+    with pytest.raises(BuildError, match="changed while this release was being published"):
+        publish.publish(small_release, REPO, dry_run=False, token="hf_test", load=False)
+    repo = server.hub.repos[REPO]
+    assert not repo.tags and len(repo.commits) == 2  # the Hub's first and the other push
+    assert set(repo.commits[repo.branches["main"]].files) == {".gitattributes", "notes.txt"}
