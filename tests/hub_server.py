@@ -9,7 +9,8 @@ Served (``{repo}`` is ``ORG/NAME``; ``{rev}`` a branch, a tag or a full commit i
 as one path segment, as the clients send it):
 
 - ``POST /api/repos/create``: a new repo with one commit holding ``.gitattributes``, like the
-  Hub's; 409 when it exists.
+  Hub's; 409 when it exists, naming the repo's URL as the Hub does (``create_repo(exist_ok=True)``
+  reads it).
 - ``GET /api/datasets/{repo}`` and ``.../revision/{rev}``: repo info (``sha``, ``siblings``,
   ``cardData``; sizes and blob ids with ``?blobs=true``).
 - ``GET /api/datasets/{repo}/refs``: branches and tags.
@@ -18,7 +19,8 @@ as one path segment, as the clients send it):
 - ``POST /api/datasets/{repo}/paths-info/{rev}``: entries for the form field ``paths``.
 - ``POST /api/datasets/{repo}/preupload/{rev}``: upload mode and current blob id of each file.
 - ``POST /api/datasets/{repo}/commit/{rev}``: an NDJSON commit (``header``, ``file``,
-  ``deletedFile``, ``deletedFolder``), atomic, with the ``parentCommit`` check.
+  ``deletedFile``, ``deletedFolder``), atomic; 412 when ``parentCommit`` is not the branch's head,
+  as on the Hub (``datasets`` retries on that status).
 - ``POST /api/datasets/{repo}/tag/{rev}`` and ``.../branch/{name}``: 409 when the ref exists.
 - ``POST /api/validate-yaml``: the card's front matter must parse as a YAML mapping.
 - ``GET|HEAD /datasets/{repo}/resolve/{rev}/{path}``: the file, with ``ETag`` (the git blob id),
@@ -47,7 +49,9 @@ Where it differs from the real Hub:
 
 Clients that ignore ``HF_ENDPOINT``: polars' native ``hf://`` reader builds
 ``https://huggingface.co/...`` URLs itself (and accepts https only), so ``pl.scan_parquet("hf://...")``
-never reaches this server.
+never reaches this server (``community_alignment.scan`` lists the files with ``huggingface_hub``
+when another endpoint is set, and polars reads their resolve URLs, which it does over http).
+DuckDB's ``hf://`` reader, which the card also shows, is not installed here and is not tested.
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -101,7 +105,7 @@ class Repo:
         return self.commits.get(oid) if oid else None
 
     def add_commit(self, parent: Commit | None, files: dict[str, bytes], title: str) -> Commit:
-        date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        date = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         seed = json.dumps(
             [parent.oid if parent else None, sorted(files), title, date, len(self.commits)]
         )
