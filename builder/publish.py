@@ -164,8 +164,11 @@ def _push(plan: PublishPlan, token: str | None) -> None:
     ``HfApi.upload_folder`` may split a large upload into several commits (``hf_xet``'s
     pipelined upload batches by file count and time), so the commit is made with
     ``create_commit``, which is atomic: readers see the old release or the new one, never half.
+    The commit names the head it was planned on (``parent_commit``), so a push by someone else in
+    between is refused by the Hub instead of leaving its files beside the release.
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
+    from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi(token=token)
     repo = {"repo_id": plan.repo_id, "repo_type": "dataset"}
@@ -179,23 +182,33 @@ def _push(plan: PublishPlan, token: str | None) -> None:
     if plan.revision and plan.revision != "main":
         api.create_branch(**repo, branch=plan.revision, exist_ok=True)
     ours = {path for path, _ in plan.files}
-    remote = api.list_repo_files(**repo, revision=plan.revision)
+    head = api.repo_info(**repo, revision=plan.revision).sha
+    remote = api.list_repo_files(**repo, revision=head)
     plan.deleted = sorted(p for p in remote if p not in ours and p not in KEEP_REMOTE)
     operations: list[Any] = [CommitOperationDelete(path_in_repo=p) for p in plan.deleted]
     operations += [
         CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(plan.release / path))
         for path, _ in plan.files
     ]
-    info = api.create_commit(
-        **repo,
-        operations=operations,
-        commit_message=f"Release {plan.tag}",
-        commit_description=(
-            f"{len(plan.files)} files, {_size(plan.total_bytes)}; built by the "
-            "community-alignment builder and validated before upload."
-        ),
-        revision=plan.revision,
-    )
+    try:
+        info = api.create_commit(
+            **repo,
+            operations=operations,
+            commit_message=f"Release {plan.tag}",
+            commit_description=(
+                f"{len(plan.files)} files, {_size(plan.total_bytes)}; built by the "
+                "community-alignment builder and validated before upload."
+            ),
+            revision=plan.revision,
+            parent_commit=head,
+        )
+    except HfHubHTTPError as error:
+        if error.response is None or error.response.status_code not in (409, 412):
+            raise
+        raise BuildError(
+            f"{plan.repo_id} changed while this release was being published (its branch is no "
+            f"longer at {head}); nothing was committed or tagged. Run publish again."
+        ) from error
     plan.commit, plan.commit_url = info.oid, info.commit_url
     api.create_tag(**repo, tag=plan.tag, revision=info.oid, tag_message=f"Release {plan.tag}")
 

@@ -66,6 +66,7 @@ class FakeHub:
             "list_repo_refs",
             lambda _: SimpleNamespace(tags=[SimpleNamespace(name=t) for t in self.tags]),
         )
+        record("repo_info", lambda _: SimpleNamespace(sha="ab" * 20))
         record("list_repo_files", lambda _: list(self.remote))
         record(
             "create_commit",
@@ -120,6 +121,7 @@ def test_push_is_one_commit_of_the_whole_folder_then_a_tag(built, monkeypatch):
     assert [name for name, _ in hub.calls] == [
         "create_repo",
         "list_repo_refs",
+        "repo_info",
         "list_repo_files",
         "create_commit",
         "create_tag",
@@ -133,6 +135,7 @@ def test_push_is_one_commit_of_the_whole_folder_then_a_tag(built, monkeypatch):
     assert added == release_files(built)
     assert deleted == {"data/old/us.parquet"}  # stale file removed, .gitattributes kept
     assert commit["commit_message"] == f"Release {TAG}"
+    assert commit["parent_commit"] == hub.named("list_repo_files")[0]["revision"] == "ab" * 20
     (tag,) = hub.named("create_tag")
     assert tag["tag"] == TAG and tag["revision"] == plan.commit
     assert not plan.dry_run and plan.render().startswith("Published")
