@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except BuildError as error:
-        print(f"build failed: {error}", file=sys.stderr)
+        print(f"{args.command} failed: {error}", file=sys.stderr)
         return 1
 
 

@@ -32,6 +32,33 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"community-alignment: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:  # noqa: BLE001 - a file or the Hub could not be read
+        if not _is_read_error(error):
+            raise
+        print(f"community-alignment: error: {_read_error(args, error)}", file=sys.stderr)
+        return 2
+
+
+def _is_read_error(error: BaseException) -> bool:
+    """An error of reading the release (polars, pyarrow, the OS, the Hub client), not a bug."""
+    import polars as pl
+    import pyarrow as pa
+
+    kinds = (pl.exceptions.PolarsError, pa.ArrowException, OSError)
+    return isinstance(error, kinds) or type(error).__module__.startswith("huggingface_hub")
+
+
+def _read_error(args: argparse.Namespace, error: BaseException) -> str:
+    """One line naming what could not be read and why."""
+    import os
+
+    source = getattr(args, "release", None) or getattr(args, "source", None) or "the input"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    said = lines[0] if lines else type(error).__name__
+    message = f"cannot read {source}: {said}"
+    if str(source).startswith("hf://") and os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0"):
+        message += " (HF_HUB_OFFLINE is set, and hf:// paths are read from the Hub itself)"
+    return message
 
 
 if __name__ == "__main__":

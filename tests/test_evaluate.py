@@ -112,6 +112,16 @@ def test_human_level_is_the_groups_leave_one_out_majority_agreement():
     assert group(result, "fr")["human_loo_majority"] == pytest.approx(1.0)
 
 
+def test_an_interval_from_one_unit_is_not_given_and_says_why():
+    result = evaluate(TWO_COUNTRIES, weights({"x": [1, 1, 1, 1], "y": [1, 1, 1, 1]}), by="country")
+    us = group(result, "us")
+    assert us["human_loo_majority_units"] == 1
+    assert np.isnan(us["human_loo_majority_low"]) and np.isnan(us["human_loo_majority_high"])
+    assert us["human_loo_majority_interval_undefined_reason"] == (
+        "only 1 unit to resample; an interval needs at least 2"
+    )
+
+
 def test_baselines_uniform_and_the_other_groups_shares():
     predictions = weights({"x": [1, 0, 0, 0], "y": [0, 0, 0, 1]})
     result = evaluate(TWO_COUNTRIES, predictions, by="country", min_picks=2, n_resamples=0)

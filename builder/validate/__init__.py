@@ -16,6 +16,7 @@ of checks, imported below in the order the report lists them.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from builder.card_tables import parse_card_table, parse_headline, parse_split_table, table_cells
@@ -73,7 +74,7 @@ def _run_cli(args: argparse.Namespace) -> int:
     try:
         report = validate(args.release, load=args.load)
     except BuildError as error:
-        print(f"validate failed: {error}")
+        print(f"validate failed: {error}", file=sys.stderr)
         return 2
     if args.json:
         print(report.to_json())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from builder.errors import BuildError
 from builder.validate.reader import Release, first_line
+from community_alignment import contract as layout
 
 GROUPS = ("card", "data", "contract", "statistics", "manifest", "loading")
 HF_RELEASE = re.compile(r"^hf://datasets/(?P<repo>[^/@]+/[^/@]+?)(?:@(?P<rev>.+?))?/?$")
@@ -207,6 +208,9 @@ def validate_folder(
     folder = Path(folder)
     if not folder.is_dir():
         raise BuildError(f"{folder} is not a folder: nothing to validate")
+    card, data = layout.card_name(), layout.data_folder()
+    if not (folder / card).exists() and not (folder / data).exists():
+        raise BuildError(f"{folder} is not a release folder: it has no {card} and no {data}/")
     start = time.perf_counter()
     release = Release(folder.resolve(), ignore=ignore)
     report = ValidationReport(release=str(folder))
@@ -227,7 +231,10 @@ def hub_snapshot(source: str) -> Iterator[Path]:
     from huggingface_hub import snapshot_download
 
     with tempfile.TemporaryDirectory(prefix="validate-hub-") as cache:
-        folder = snapshot_download(
-            match["repo"], repo_type="dataset", revision=match["rev"], cache_dir=cache
-        )
+        try:
+            folder = snapshot_download(
+                match["repo"], repo_type="dataset", revision=match["rev"], cache_dir=cache
+            )
+        except Exception as error:  # noqa: BLE001 - the Hub client's many kinds, said in one line
+            raise BuildError(f"cannot read {source}: {first_line(error)}") from error
         yield Path(folder)

@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from community_alignment.bootstrap import CHUNK_CELLS, interval, resampled_sums
+from community_alignment.bootstrap import (
+    CHUNK_CELLS,
+    MIN_UNITS,
+    interval,
+    interval_undefined_reason,
+    resampled_sums,
+)
 
 __all__ = [
     "TERMS",
@@ -207,7 +213,7 @@ def statistics(terms: np.ndarray, n_resamples: int, seed: int, confidence: float
         units = int((column > 0).sum())
         result[name] = float(ratio(sums[COLUMN[numerator]], sums[COLUMN[denominator]]))
         low = high = math.nan
-        if draws is not None and units >= 2:
+        if draws is not None and units >= MIN_UNITS:
             values = ratio(draws[:, COLUMN[numerator]], draws[:, COLUMN[denominator]])
             low, high = interval(values, confidence)
         result |= {
@@ -215,6 +221,9 @@ def statistics(terms: np.ndarray, n_resamples: int, seed: int, confidence: float
             f"{name}_high": high,
             f"{name}_units": units,
             f"{name}_count": int(round(float(sums[COLUMN[denominator]]))),
+            f"{name}_interval_undefined_reason": interval_undefined_reason(units)
+            if n_resamples
+            else None,
         }
     result["uniform_baseline"] = float(ratio(sums[COLUMN["uniform"]], sums[COLUMN["eligible"]]))
     result["others_baseline"] = float(ratio(sums[COLUMN["others"]], sums[COLUMN["with_others"]]))
