@@ -164,3 +164,13 @@ def test_the_command_wants_predictions_or_a_model_and_says_so_offline(
         assert server.requests == []
     error = capsys.readouterr().err
     assert code == 2 and "HF_HUB_OFFLINE=0" in error and error.count("\n") == 1
+
+
+def test_a_wrong_group_field_is_refused_before_anything_is_asked(release, tmp_path, capsys):
+    with ChatServer(answer=server_answer("never in a prompt")) as server:
+        code = main(
+            ["evaluate", str(release), "--model", "m", "--base-url", server.url, "--by", "contry",
+             "--cache-dir", str(tmp_path / "cache")]
+        )  # fmt: skip
+        assert server.requests == []
+    assert code == 2 and "no column contry to group by" in capsys.readouterr().err

@@ -11,8 +11,14 @@ from typing import Any
 
 from community_alignment.bootstrap import check_parameters
 from community_alignment.evaluate import chat
-from community_alignment.evaluate.evaluation import Evaluation, evaluate
+from community_alignment.evaluate.evaluation import (
+    Evaluation,
+    check_by,
+    check_min_picks,
+    evaluate,
+)
 from community_alignment.evaluate.predictions import read_predictions
+from community_alignment.inputs import as_lazyframe
 
 __all__ = ["plot", "register_cli"]
 
@@ -71,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ValueError("give --predictions FILE, or --model NAME to ask a chat model (not both)")
     predictions: Any = args.predictions
     if args.model is not None:
-        check_parameters(args.resamples, args.confidence)  # before any request is sent
+        _check_before_asking(args)
         answers = chat.predictions_from_args(args)
         if answers is None:  # a dry run
             return 0
@@ -96,6 +102,17 @@ def _run(args: argparse.Namespace) -> int:
     if args.plot:
         print(f"\nfigure: {args.plot}")
     return 0
+
+
+def _check_before_asking(args: argparse.Namespace) -> None:
+    """The checks of :func:`evaluate` that would otherwise come after the requests were paid."""
+    check_parameters(args.resamples, args.confidence)
+    check_min_picks(args.min_picks)
+    check_by(args.by)
+    if args.by is not None:
+        names = as_lazyframe(args.source, [args.by]).collect_schema().names()
+        if args.by not in names:
+            raise ValueError(f"the comparisons table has no column {args.by} to group by")
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from community_alignment.evaluate.predictions import (
 from community_alignment.inputs import Source, as_lazyframe, choice_codes, first_picks
 from community_alignment.load import scan
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["Evaluation", "check_by", "check_min_picks", "evaluate"]
 
 CHOICE = "choice"
 ANNOTATOR = "annotator_id"
@@ -112,7 +112,8 @@ def _group_record(row: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _check_by(by: str | None) -> None:
+def check_by(by: str | None) -> None:
+    """Raise ``ValueError`` unless ``by`` is None or a column the measures can group by."""
     if by is None:
         return
     if not isinstance(by, str) or not by:
@@ -335,7 +336,8 @@ def _gaps(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_min_picks(min_picks: int) -> None:
+def check_min_picks(min_picks: int) -> None:
+    """Raise ``ValueError`` unless ``min_picks`` is a whole number >= 1."""
     if isinstance(min_picks, bool) or not isinstance(min_picks, (int, np.integer)):
         raise ValueError(f"min_picks must be a whole number, got {min_picks!r}")
     if min_picks < 1:
@@ -416,8 +418,8 @@ def evaluate(
     [('fr', 0.16666666666666666, 2), ('us', 0.8333333333333334, 1)]
     """
     check_parameters(n_resamples, confidence)
-    _check_by(by)
-    _check_min_picks(min_picks)
+    check_by(by)
+    check_min_picks(min_picks)
     table = read_predictions(predictions, temperature=temperature)
     if table.targets and by is None:
         raise ValueError(
