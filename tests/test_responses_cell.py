@@ -93,6 +93,16 @@ def test_a_header_line_inside_a_response_is_not_taken_as_agreeing():
     assert OTHER not in found.spellings
 
 
+def test_a_cell_without_its_first_header_is_counted_whatever_the_order_of_its_blocks():
+    columns = [[f"text {x} of {n}" for x in LETTERS] for n in range(4)]
+    cells = [responses_cell.join(row) for row in columns]
+    cells[3] = replace(Spelling(), order=(1, 0, 2, 3)).join(columns[3])
+    cells[3] = cells[3].removeprefix("# Response ")  # "B:\ntext b of 3\n\n# Response A:..."
+    found = check(frame_of(cells, columns))
+    assert found.mismatches[1] == 1
+    assert found.spellings == {Spelling().label(): 3}
+
+
 # ---------------------------------------------------------------------------------------------
 # The fast path and the reference parse agree on random cells.
 
