@@ -441,7 +441,7 @@ def test_iw_summaries_with_the_labels(built):
 
 
 def test_the_card_passes_the_validator_and_its_images_are_in_the_release(built):
-    report = v.validate(built["release"], load=False)
+    report = v.validate(built["release"], load=False, iw_labels=built["labels"])
     assert report.ok, report.render()
     images = v.card_images(built["text"])
     assert sorted(images) == sorted(card.FIGURES.values())
@@ -467,7 +467,7 @@ def test_the_validator_catches_an_edited_statistic_and_a_broken_image(built, tmp
                                  "| comparisons with an explanation | 1", 1)
         .replace("(assets/iw_map.png)", "(../iw_map.png)"),
     )  # fmt: skip
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"card_glance", "card_images"}
     assert "comparisons with an explanation/value" in report["card_glance"].message
     assert "../iw_map.png" in report["card_images"].first
@@ -514,7 +514,7 @@ def test_the_sample_card_with_labels_is_valid_and_readable(tmp_path):
         sample / "community_alignment_sample.csv", tmp_path / "release",
         iw_labels=sample / "iw_labels.csv",
     ).release  # fmt: skip
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=sample / "iw_labels.csv")
     assert report.ok, report.render()
     text = (release / "README.md").read_text(encoding="utf-8")
     assert not re.search(r"\bnan\b", text.split("---", 2)[2], flags=re.I)
@@ -535,16 +535,16 @@ def test_the_validator_checks_the_release_version_and_allows_only_png_assets(bui
     manifest = json.loads(manifest_path.read_text())
     manifest["release_version"] = card.release_version()
     manifest_path.write_text(json.dumps(manifest))
-    assert v.validate(release, load=False).ok
+    assert v.validate(release, load=False, iw_labels=built["labels"]).ok
     manifest["release_version"] = "9.9.9"
     manifest_path.write_text(json.dumps(manifest))
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"card_version"}
     assert "the manifest records 9.9.9" in report["card_version"].message
     manifest["release_version"] = card.release_version()
     manifest_path.write_text(json.dumps(manifest))
     (release / "assets" / "notes.txt").write_text("x")
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"stray_files", "manifest_complete"}
 
 
