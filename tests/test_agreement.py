@@ -635,7 +635,8 @@ def test_bad_count_matrices(counts):
 
 
 def test_dataframe_lazyframe_dataset_and_path_agree(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     frame = random_comparisons(14)
     expected = agreement(frame, by="country", n_resamples=50)
     assert agreement(frame.lazy(), by="country", n_resamples=50).equals(expected)
@@ -776,7 +777,6 @@ def test_on_a_built_release(build_rows):
 
 
 def test_project_cli_main(tmp_path, capsys):
-    pytest.importorskip("community_alignment.headline")  # cli.main also registers describe
     from community_alignment.cli import main
 
     release = write_release(tmp_path, random_comparisons(20))

@@ -438,7 +438,6 @@ def test_distance_vs_disagreement_is_nan_with_a_reason_below_three_pairs():
 
 
 def test_plot_map_writes_a_png_with_and_without_a_summary(tmp_path, summary):
-    pytest.importorskip("matplotlib")
     plain = iw.plot_map(tmp_path / "plain.png")
     arrows = iw.plot_map(tmp_path / "arrows.png", summary=summary)
     for path in (plain, arrows):
@@ -481,7 +480,6 @@ def test_cli_without_labels_prints_positions_and_distance_table(tmp_path, capsys
 
 
 def test_cli_with_labels_prints_json_and_writes_the_map(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
     folder = release_folder(tmp_path / "release", comparisons())
     label_frame().write_csv(tmp_path / "labels.csv")
     argv = ["iw", str(folder), "--labels", str(tmp_path / "labels.csv"), "--resamples", "50",
