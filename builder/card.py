@@ -29,12 +29,15 @@ from builder.card_tables import (
     agreement_analysis,
     agreement_table_rows,
     count,
-    country_label,
     cross_table_rows,
     decimal,
-    estimate,
     glance_table_rows,
     group_table_rows,
+    iw_choices_table_rows,
+    iw_coverage_table_rows,
+    iw_positions_table_rows,
+    iw_scores_table_rows,
+    iw_summary,
     language_label,
     markdown_table,
     missing,
@@ -188,7 +191,6 @@ def table_frame(root: Path, table: str, shards: list[Shard]) -> pl.LazyFrame:
 
 def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None) -> Analysis:
     """Everything the card states about the release folder ``root`` (its files written)."""
-    from community_alignment import iw
     from community_alignment.describe import statistics
 
     comparisons = table_frame(root, "comparisons", shards)
@@ -200,9 +202,7 @@ def analyse(root: Path, shards: list[Shard], iw_labels: str | Path | None = None
         stats = counted.result()
     summary = None
     if iw_labels is not None and stats["comparisons"]:
-        summary = iw.summarize(
-            root, iw.load_labels(iw_labels), by="country", n_resamples=RESAMPLES, seed=SEED
-        )
+        summary = iw_summary(root, iw_labels)
     return Analysis(
         stats=stats,
         agreement=rows,
@@ -340,21 +340,6 @@ def _reference_note() -> str:
     return note
 
 
-def _positions_table() -> str:
-    from community_alignment import iw
-
-    table = iw.country_positions().filter(pl.col("in_release"))
-    order = {code: i for i, code in enumerate(schema.codes("countries"))}
-    rows = [["country", "survey year", "traditional (−) / secular-rational (+)",
-             "survival (−) / self-expression (+)"]]  # fmt: skip
-    for row in sorted(table.to_dicts(), key=lambda r: order[r["iso2"]]):
-        rows.append(
-            [country_label(row["iso2"]), str(row["survey_year"]),
-             decimal(row[iw.AXES[0]], 2), decimal(row[iw.AXES[1]], 2)]
-        )  # fmt: skip
-    return markdown_table(rows)
-
-
 def _iw_labelled(analysis: Analysis) -> str:
     if analysis.iw is None:
         return (
@@ -381,42 +366,12 @@ def _iw_labelled(analysis: Analysis) -> str:
         "**Which poles the chosen responses have** (share of labelled choices):",
         "",
     ]
-    choices = {r["country"]: r for r in summary.choices.to_dicts()}
-    gap = {r["country"]: r for r in summary.gap.to_dicts()}
-    coverage = {r["country"]: r for r in summary.coverage.to_dicts()}
-    positions = {r["country"]: r for r in summary.positions.to_dicts()}
-    order = [c for c in schema.codes("countries") if c in choices]
-    rows = [["country", "labelled choices", *iw.POLES, "traditional or survival [95% CI]"]]
-    for code in order:
-        c, g = choices[code], gap[code]
-        rows.append(
-            [country_label(code), count(c["labelled_choices"]),
-             *(share(c[iw.POLE_COLUMNS[p]]) for p in iw.POLES),
-             estimate(g["non_default_share"], g.get("non_default_share_low"),
-                      g.get("non_default_share_high"), percent=True)]
-        )  # fmt: skip
-    lines += [markdown_table(rows), ""]
+    lines += [markdown_table(iw_choices_table_rows(summary)), ""]
     lines += ["**Candidate sets holding a response of a pole** (share of fully labelled sets):", ""]
-    rows = [["country", "labelled sets", "traditional", "survival", "traditional or survival"]]
-    for code in order:
-        c = coverage[code]
-        rows.append(
-            [country_label(code), count(c["labelled_sets"]), share(c["traditional"]),
-             share(c["survival"]), share(c["non_default"])]
-        )  # fmt: skip
-    lines += [markdown_table(rows), ""]
+    lines += [markdown_table(iw_coverage_table_rows(summary)), ""]
     lines += ["**Mean scores of the chosen responses** (−1 to +1; positive = "
               f"{iw.LLM_DEFAULT_POLES[0]} / {iw.LLM_DEFAULT_POLES[1]}):", ""]  # fmt: skip
-    rows = [["country", "scored choices", "traditional / secular-rational [95% CI]",
-             "survival / self-expression [95% CI]"]]  # fmt: skip
-    for code in order:
-        p = positions[code]
-        rows.append(
-            [country_label(code), count(p["scored_choices"]),
-             *(estimate(p[f"chosen_{axis}"], p.get(f"chosen_{axis}_low"),
-                        p.get(f"chosen_{axis}_high")) for axis in iw.AXES)]
-        )  # fmt: skip
-    lines.append(markdown_table(rows))
+    lines.append(markdown_table(iw_scores_table_rows(summary)))
     return "\n".join(lines)
 
 
@@ -517,7 +472,7 @@ def _placeholders(
             FIGURES["iw_map"],
         ),  # fmt: skip
         "iw_labelled": _iw_labelled(analysis),
-        "iw_positions_table": _positions_table(),
+        "iw_positions_table": markdown_table(iw_positions_table_rows()),
         "iw_reference_note": _reference_note(),
         "cross_table": _cross_table(analysis.cross),
         "cross_summary": _cross_summary(analysis.cross),

@@ -37,6 +37,8 @@ HEADINGS = {
     "positions": "Which position gets chosen",
     "agreement": "Do annotators agree?",
     "cross": "Agreement across countries",
+    "iw": "Values: the Inglehart-Welzel map",
+    "iw_positions": "Country positions",
 }
 VERSION_LINE = re.compile(r"^Version \*\*(?P<version>[^*]+)\*\*", re.M)
 
@@ -76,11 +78,7 @@ def versions() -> list[dict[str, Any]]:
 
 
 def release_version() -> str:
-    """The version of the release a build writes: the newest entry of schema/versions.yaml.
-
-    >>> release_version() == str(versions()[0]["version"])
-    True
-    """
+    """The version of the release a build writes: the newest entry of schema/versions.yaml."""
     return str(versions()[0]["version"])
 
 
@@ -243,6 +241,101 @@ def agreement_analysis(comparisons: pl.DataFrame | pl.LazyFrame) -> tuple[list[d
     return ordered_agreement(table), cross
 
 
+# --- the Inglehart-Welzel tables ----------------------------------------------------------
+
+
+def iw_positions_table_rows() -> list[list[str]]:
+    """The reference positions of the release's countries on the IW map (survey data shipped
+    with the library, not the release's)."""
+    from community_alignment import iw
+
+    table = iw.country_positions().filter(pl.col("in_release"))
+    order = {code: i for i, code in enumerate(schema.codes("countries"))}
+    rows = [["country", "survey year", "traditional (−) / secular-rational (+)",
+             "survival (−) / self-expression (+)"]]  # fmt: skip
+    for row in sorted(table.to_dicts(), key=lambda r: order[r["iso2"]]):
+        rows.append(
+            [country_label(row["iso2"]), str(row["survey_year"]),
+             decimal(row[iw.AXES[0]], 2), decimal(row[iw.AXES[1]], 2)]
+        )  # fmt: skip
+    return rows
+
+
+def iw_summary(root: Any, labels: Any) -> Any:
+    """``iw.summarize`` of the release folder ``root`` with the labels file ``labels``, by
+    country, with the card's bootstrap parameters (an ``iw.IWSummary``)."""
+    from community_alignment import iw
+
+    return iw.summarize(
+        root, iw.load_labels(labels), by="country", n_resamples=RESAMPLES, seed=SEED
+    )
+
+
+def _by_country(frame: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    return {r["country"]: r for r in frame.to_dicts()}
+
+
+def _iw_countries(summary: Any) -> list[str]:
+    """The countries of the IW tables: those with labelled choices, in the schema's order;
+    none without a summary (the tables are then their header alone)."""
+    if summary is None:
+        return []
+    choices = _by_country(summary.choices)
+    return [c for c in schema.codes("countries") if c in choices]
+
+
+def iw_choices_table_rows(summary: Any) -> list[list[str]]:
+    """Per country, the share of labelled choices of each pole, and of a non-default pole
+    (the header alone when ``summary``, an ``iw.IWSummary``, is None; so for the next two)."""
+    from community_alignment import iw
+
+    countries = _iw_countries(summary)
+    choices = _by_country(summary.choices) if countries else {}
+    gap = _by_country(summary.gap) if countries else {}
+    rows = [["country", "labelled choices", *iw.POLES, "traditional or survival [95% CI]"]]
+    for code in countries:
+        c, g = choices[code], gap[code]
+        rows.append(
+            [country_label(code), count(c["labelled_choices"]),
+             *(share(c[iw.POLE_COLUMNS[p]]) for p in iw.POLES),
+             estimate(g["non_default_share"], g.get("non_default_share_low"),
+                      g.get("non_default_share_high"), percent=True)]
+        )  # fmt: skip
+    return rows
+
+
+def iw_coverage_table_rows(summary: Any) -> list[list[str]]:
+    """Per country, the share of fully labelled candidate sets holding a response of a pole."""
+    countries = _iw_countries(summary)
+    coverage = _by_country(summary.coverage) if countries else {}
+    rows = [["country", "labelled sets", "traditional", "survival", "traditional or survival"]]
+    for code in countries:
+        c = coverage[code]
+        rows.append(
+            [country_label(code), count(c["labelled_sets"]), share(c["traditional"]),
+             share(c["survival"]), share(c["non_default"])]
+        )  # fmt: skip
+    return rows
+
+
+def iw_scores_table_rows(summary: Any) -> list[list[str]]:
+    """Per country, the mean scores of the chosen responses on the two axes."""
+    from community_alignment import iw
+
+    countries = _iw_countries(summary)
+    positions = _by_country(summary.positions) if countries else {}
+    rows = [["country", "scored choices", "traditional / secular-rational [95% CI]",
+             "survival / self-expression [95% CI]"]]  # fmt: skip
+    for code in countries:
+        p = positions[code]
+        rows.append(
+            [country_label(code), count(p["scored_choices"]),
+             *(estimate(p[f"chosen_{axis}"], p.get(f"chosen_{axis}_low"),
+                        p.get(f"chosen_{axis}_high")) for axis in iw.AXES)]
+        )  # fmt: skip
+    return rows
+
+
 # --- the counts, and reading the tables back -----------------------------------------------
 
 
@@ -304,8 +397,9 @@ def without_code(text: str) -> str:
     return re.sub(r"^```.*?^```[^\n]*$", "", text, flags=re.M | re.S)
 
 
-def parse_card_table(text: str, heading: str) -> dict[str, str]:
-    r"""The first table under the heading ``heading`` (any level), as {"<row>/<column>": cell}.
+def parse_card_table(text: str, heading: str, header: list[str] | None = None) -> dict[str, str]:
+    r"""The first table under the heading ``heading`` (any level), or the first whose header
+    row is ``header``, as {"<row>/<column>": cell}.
 
     ``<row>`` is the row's first cell, ``<column>`` the header of the cell's column. The
     section runs to the next heading; {} when there is no such heading or table.
@@ -317,22 +411,22 @@ def parse_card_table(text: str, heading: str) -> dict[str, str]:
     section = re.search(pattern, without_code(text), flags=re.M | re.S)
     if not section:
         return {}
-    lines = section.group(1).splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip().startswith("|")), None)
-    if start is None:
-        return {}
-    rows = []
-    for line in lines[start:]:
-        if not line.strip().startswith("|"):
-            break
-        rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    tables: list[list[list[str]]] = []
+    previous = False
+    for line in section.group(1).splitlines():
+        cells = line.strip()
+        if cells.startswith("|"):
+            if not previous:
+                tables.append([])
+            tables[-1].append([c.strip() for c in cells.strip("|").split("|")])
+        previous = cells.startswith("|")
+    rows = next((t for t in tables if header is None or t[0] == header), [])
     if len(rows) < 2:
         return {}
-    header = rows[0]
     return {
         f"{row[0]}/{column}": cell
         for row in rows[2:]
-        for column, cell in zip(header[1:], row[1:], strict=False)
+        for column, cell in zip(rows[0][1:], row[1:], strict=False)
     }
 
 

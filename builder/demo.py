@@ -23,7 +23,7 @@ def run(out: Path, source: Path = SAMPLE, labels: Path = SAMPLE_LABELS) -> int:
         f"{books['comparisons']:,} comparisons; quarantine and report in {result.report_dir}"
     )
     print("\n== validate")
-    report = validate(out, load=False)
+    report = validate(out, load=False, iw_labels=labels)
     print(report.render())
     if not report.ok:
         return 1

@@ -139,15 +139,17 @@ def publish(
     dry_run: bool = True,
     token: str | None = None,
     load: bool = True,
+    iw_labels: str | Path | None = None,
 ) -> PublishPlan:
     """Validate, then (unless ``dry_run``) upload the folder in one commit and tag it.
 
     ``load=False`` skips the validator's load_dataset check (tests; never for a real push).
+    ``iw_labels`` are the labels the build was given, for a card with IW summaries.
     """
     release = Path(release_dir)
     if not REPO_ID.match(repo_id):
         raise BuildError(f"repo id {repo_id!r} is not ORG/NAME")
-    report = validate(release, load=load)
+    report = validate(release, load=load, iw_labels=iw_labels)
     if not report.ok:
         raise BuildError(_refusal(report))
     plan = plan_release(release, repo_id, revision=revision, tag=tag)
@@ -221,6 +223,7 @@ def _run_cli(args: argparse.Namespace) -> int:
             revision=args.revision,
             tag=args.tag,
             dry_run=not args.push,
+            iw_labels=args.iw_labels,
         )
     except BuildError as error:
         print(f"publish refused: {error}")
@@ -244,6 +247,11 @@ def register_cli(commands: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--push", action="store_true", help="really upload (uses HF_TOKEN or your saved login)"
+    )
+    parser.add_argument(
+        "--iw-labels",
+        metavar="FILE",
+        help="the IW labels the build was given (needed when the card shows IW summaries)",
     )
     parser.set_defaults(run=_run_cli)
     return parser

@@ -136,7 +136,7 @@ def comparisons(turns: pl.DataFrame) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=spec.names).cast(spec)
 
 
-# a turn's texts that its context messages say, by the field names of ``context_messages``
+# a turn's texts that its context messages say, by the field names of ``context_fields``
 _TURN_TEXT = {
     "prompt": pl.col("prompt"),
     "chosen": pl.col("responses").list.get(pl.col("choice"), null_on_oob=True),
@@ -145,10 +145,10 @@ _TURN_TEXT = {
 
 def _contexts(turns: pl.DataFrame, rows: np.ndarray, message: pa.DataType) -> pa.ListArray:
     """Per turn at ``rows`` of ``turns`` (which are in conversation order), the messages of
-    the turns before it in its conversation (:func:`community_alignment.contract.context_messages`:
+    the turns before it in its conversation (:func:`community_alignment.contract.context_fields`:
     each one's prompt, then the response the annotator chose); an unknown message (no prompt,
     or no valid choice) is left out."""
-    roles, fields = zip(*contract.context_messages(), strict=True)
+    roles, fields = zip(*contract.context_fields(), strict=True)
     said = turns.select(
         *(_TURN_TEXT[field].alias(field) for field in fields),
         pl.col("conversation_id").ne_missing(pl.col("conversation_id").shift(1)).alias("first"),

@@ -147,7 +147,7 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
         earlier = [
             (role, pl.col(f"t{n}_{field}"))
             for n, _ in turns[:position]
-            for role, field in contract.context_messages()
+            for role, field in contract.context_fields()
         ]
         complete = (
             pl.all_horizontal(c.is_not_null() for _, c in earlier) if earlier else pl.lit(True)
@@ -161,21 +161,11 @@ def to_turns(frame: pl.DataFrame) -> pl.DataFrame:
                     "turn_problem",
                 )),
                 complete.alias("context_complete"),
-                _item_id(number, earlier).alias("item_id"),
+                contract.item_id_expr(
+                    earlier,
+                    pl.col(f"t{number}_prompt"),
+                    [pl.col(f"t{number}_responses").list.get(i) for i in range(len(LETTERS))],
+                ).alias("item_id"),
             ).filter(pl.col("exists"))
         )  # fmt: skip
     return pl.concat(pieces).select(*CONVERSATION_FIELDS, *TURN_FIELDS).collect(engine="in-memory")
-
-
-def _item_id(number: int, context: list[tuple[str, pl.Expr]]) -> pl.Expr:
-    """The unit of agreement: :func:`~community_alignment.hashing.stable_id` of the context's
-    messages (role, content), when there are any, the prompt and the four responses."""
-    responses = pl.col(f"t{number}_responses")
-    fields = [pl.col(f"t{number}_prompt"), *(responses.list.get(i) for i in range(len(LETTERS)))]
-    # an unknown message (null content) is left out with its role
-    messages = [
-        field
-        for role, content in context
-        for field in (pl.when(content.is_not_null()).then(pl.lit(role)), content)
-    ]
-    return stable_id_expr(fields, leading=messages)

@@ -1,5 +1,5 @@
 """The release contract, derived from ``schema/``: where files live, which configs exist, how
-rows are ordered, how ids are made and why rows are quarantined.
+rows are ordered, how ids and a turn's context are made and why rows are quarantined.
 
 The builder, the card, the validator and :func:`community_alignment.scan` read these facts
 here; none of them writes one out again.
@@ -15,6 +15,7 @@ here; none of them writes one out again.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 import polars as pl
 
 from community_alignment import schema
+from community_alignment.hashing import stable_id_expr
 
 
 def _layout() -> dict[str, Any]:
@@ -202,14 +204,69 @@ def id_separator(name: str) -> str:
 # --- a turn's context -------------------------------------------------------------------
 
 
-def context_messages() -> list[tuple[str, str]]:
+def context_fields() -> list[tuple[str, str]]:
     """(role, field) of the messages each earlier turn adds to a turn's context, in order;
     ``chosen`` is the response the annotator picked.
 
-    >>> context_messages()
+    >>> context_fields()
     [('user', 'prompt'), ('assistant', 'chosen')]
     """
     return [(m["role"], m["field"]) for m in schema.load("release")["context"]]
+
+
+def message_roles() -> tuple[str, str]:
+    """The role of a prompt and the role of a reply in a context (:func:`context_fields`).
+
+    >>> message_roles()
+    ('user', 'assistant')
+    """
+    role = {field: role for role, field in context_fields()}
+    return role["prompt"], role["chosen"]
+
+
+def context_messages(earlier: Sequence[tuple[pl.Expr, pl.Expr]]) -> list[tuple[str, pl.Expr]]:
+    """The messages before a turn, as (role, content): from each earlier turn, in order, given
+    as (its prompt, the reply the annotator chose), the prompt as the user's message, then the
+    reply as the assistant's. Where a content is null the message is unknown: the context, and
+    :func:`item_id_expr`, leave it out.
+
+    >>> [role for role, _ in context_messages([(pl.col("p1"), pl.col("c1"))] * 2)]
+    ['user', 'assistant', 'user', 'assistant']
+    """
+    user, assistant = message_roles()
+    return [
+        (role, text)
+        for prompt, chosen in earlier
+        for role, text in ((user, prompt), (assistant, chosen))
+    ]
+
+
+def item_id_expr(
+    messages: Sequence[tuple[str | pl.Expr, pl.Expr]],
+    prompt: pl.Expr,
+    responses: Sequence[pl.Expr],
+) -> pl.Expr:
+    """The unit of agreement, ``item_id``: :func:`~community_alignment.hashing.stable_id` of the
+    context's messages (role, content; an unknown message, whose content is null, left out with
+    its role), then the prompt and each candidate response (a missing one hashed as missing).
+
+    >>> from community_alignment.hashing import stable_id
+    >>> frame = pl.DataFrame({"p1": ["Hi"], "c1": [None], "p2": ["Why?"], "r": [["a", None]]})
+    >>> context = context_messages([(pl.col("p1"), pl.col("c1"))])
+    >>> responses = [pl.col("r").list.get(i) for i in range(2)]
+    >>> got = frame.select(item_id_expr(context, pl.col("p2"), responses)).item()
+    >>> got == stable_id(["user", "Hi", "Why?", "a", None])
+    True
+    """
+    leading = [
+        field
+        for role, content in messages
+        for field in (
+            pl.when(content.is_not_null()).then(pl.lit(role) if isinstance(role, str) else role),
+            content,
+        )
+    ]
+    return stable_id_expr([prompt, *responses], leading=leading)
 
 
 # --- quarantine -------------------------------------------------------------------------

@@ -108,7 +108,6 @@ def test_on_a_built_release(build_rows):
 
 
 def test_project_cli_main(tmp_path, capsys):
-    pytest.importorskip("community_alignment.describe")  # cli.main also registers describe
     from community_alignment.cli import main
 
     release = write_release(tmp_path, random_comparisons(20))

@@ -131,7 +131,8 @@ def test_empty_selection_names_the_filters():
 
 
 def test_dataframe_lazyframe_dataset_and_path_agree(tmp_path):
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     frame = random_comparisons(14)
     expected = agreement(frame, by="country", n_resamples=50)
     assert agreement(frame.lazy(), by="country", n_resamples=50).equals(expected)

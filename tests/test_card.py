@@ -441,7 +441,7 @@ def test_iw_summaries_with_the_labels(built):
 
 
 def test_the_card_passes_the_validator_and_its_images_are_in_the_release(built):
-    report = v.validate(built["release"], load=False)
+    report = v.validate(built["release"], load=False, iw_labels=built["labels"])
     assert report.ok, report.render()
     images = v.card_images(built["text"])
     assert sorted(images) == sorted(card.FIGURES.values())
@@ -467,7 +467,7 @@ def test_the_validator_catches_an_edited_statistic_and_a_broken_image(built, tmp
                                  "| comparisons with an explanation | 1", 1)
         .replace("(assets/iw_map.png)", "(../iw_map.png)"),
     )  # fmt: skip
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"card_glance", "card_images"}
     assert "comparisons with an explanation/value" in report["card_glance"].message
     assert "../iw_map.png" in report["card_images"].first
@@ -514,17 +514,26 @@ def test_the_sample_card_with_labels_is_valid_and_readable(tmp_path):
         sample / "community_alignment_sample.csv", tmp_path / "release",
         iw_labels=sample / "iw_labels.csv",
     ).release  # fmt: skip
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=sample / "iw_labels.csv")
     assert report.ok, report.render()
     text = (release / "README.md").read_text(encoding="utf-8")
     assert not re.search(r"\bnan\b", text.split("---", 2)[2], flags=re.I)
     assert "Which poles the chosen responses have" in text
 
 
-def test_versions_are_newest_first_and_the_release_version_is_the_newest():
-    entries = card.versions()
-    assert card.release_version() == str(entries[0]["version"])
-    assert entries[-1]["version"] == "1.0.0"
+def test_versions_are_newest_first_and_the_release_version_is_the_newest(monkeypatch):
+    from community_alignment import schema
+
+    assert card.versions()[-1]["version"] == "1.0.0"  # the first release stays listed
+    entries = [
+        {"version": "1.10.0", "date": "2027-01-02", "changes": ["b"]},
+        {"version": "1.9.3", "date": "2026-12-01", "changes": ["a"]},
+    ]
+    monkeypatch.setattr(schema, "load", lambda name: {"versions": entries})
+    assert card.release_version() == "1.10.0"  # newest by number, not by text
+    entries.reverse()
+    with pytest.raises(ValueError, match="newest first"):
+        card.release_version()
 
 
 def test_the_validator_checks_the_release_version_and_allows_only_png_assets(built, tmp_path):
@@ -535,24 +544,25 @@ def test_the_validator_checks_the_release_version_and_allows_only_png_assets(bui
     manifest = json.loads(manifest_path.read_text())
     manifest["release_version"] = card.release_version()
     manifest_path.write_text(json.dumps(manifest))
-    assert v.validate(release, load=False).ok
+    assert v.validate(release, load=False, iw_labels=built["labels"]).ok
     manifest["release_version"] = "9.9.9"
     manifest_path.write_text(json.dumps(manifest))
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"card_version"}
     assert "the manifest records 9.9.9" in report["card_version"].message
     manifest["release_version"] = card.release_version()
     manifest_path.write_text(json.dumps(manifest))
     (release / "assets" / "notes.txt").write_text("x")
-    report = v.validate(release, load=False)
+    report = v.validate(release, load=False, iw_labels=built["labels"])
     assert {r.check for r in report.failed} == {"stray_files", "manifest_complete"}
 
 
 def test_describe_and_scan_are_exported_from_the_package(built):
     import community_alignment as ca
-    from community_alignment.describe import describe
 
-    assert ca.describe(built["release"]) == describe(built["release"])
+    stats = ca.describe(built["release"])
+    assert stats["comparisons"] == len(built["comparisons"])
+    assert stats["conversations"] == len(built["conversations"])
     assert ca.scan(built["release"], "annotators").collect().height == len(
         {c["annotator_id"] for c in built["conversations"]}
     )

@@ -10,12 +10,14 @@ import pytest
 
 from community_alignment import contract, schema
 from community_alignment.load import scan
-from tests.conftest import MIXED_ROWS, built_release
+from tests.conftest import MIXED_ROWS, built_release, raw_row
 
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory):
-    return built_release(tmp_path_factory, "contract", MIXED_ROWS)
+    # the last conversation's first turn has no choice: its second turn's context lacks a reply
+    rows = [*MIXED_ROWS, raw_row("17", "1", turns=2, choices=["", "response_a"])]
+    return built_release(tmp_path_factory, "contract", rows)
 
 
 def data_files(release) -> list[str]:
@@ -89,6 +91,23 @@ def test_ids_follow_their_templates(release):
         ),
     )
     assert pairs.height and pairs.select((pl.col("pair_id") == made).all()).item()
+
+
+def test_item_ids_hash_the_context_as_the_contract_makes_it(release):
+    comparisons = scan(release, "comparisons").collect()
+    width = int(comparisons["context"].list.len().max())
+    messages = [pl.col("context").list.get(k, null_on_oob=True) for k in range(width)]
+    responses = [pl.col("responses").list.get(i) for i in range(len(schema.codes("choice")))]
+    made = contract.item_id_expr(
+        [(m.struct.field("role"), m.struct.field("content")) for m in messages],
+        pl.col("prompt"),
+        responses,
+    )
+    assert comparisons.select((pl.col("item_id") == made).all()).item()
+    # the reply of a turn without a choice is unknown, so left out of the context after it
+    partial = comparisons.filter(pl.col("comparison_id") == "17-2")
+    roles = partial["context"].list.eval(pl.element().struct.field("role")).item().to_list()
+    assert roles == [contract.message_roles()[0]]
 
 
 def test_rows_are_in_the_contract_order(release):

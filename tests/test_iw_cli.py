@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-import pytest
-
 from community_alignment import iw
 from tests.iw_corpus import (
     PICKS,
@@ -33,7 +31,6 @@ def test_cli_without_labels_prints_positions_and_distance_table(tmp_path, capsys
 
 
 def test_cli_with_labels_prints_json_and_writes_the_map(tmp_path, capsys):
-    pytest.importorskip("matplotlib")
     folder = release_folder(tmp_path / "release", comparisons())
     label_frame().write_csv(tmp_path / "labels.csv")
     argv = ["iw", str(folder), "--labels", str(tmp_path / "labels.csv"), "--resamples", "50",

@@ -43,7 +43,6 @@ def summary():
 
 
 def test_plot_map_writes_a_png_with_and_without_a_summary(tmp_path, summary):
-    pytest.importorskip("matplotlib")
     plain = iw.plot_map(tmp_path / "plain.png")
     arrows = iw.plot_map(tmp_path / "arrows.png", summary=summary)
     for path in (plain, arrows):

@@ -5,8 +5,8 @@
 with the number of offending things, the first one, and a message saying what to do. The rules
 come from ``schema/`` (via :mod:`community_alignment.schema`); nothing is re-typed here.
 
-``python -m builder validate DIR [--json] [--no-load]`` prints the report and exits 0 only when
-every check holds.
+``python -m builder validate DIR [--json] [--no-load] [--iw-labels FILE]`` prints the report
+and exits 0 only when every check holds.
 
 The package: :mod:`~builder.validate.registry` (checks, results, running them),
 :mod:`~builder.validate.reader` (the release as the checks see it), then one module per group
@@ -72,7 +72,7 @@ __all__ = [
 
 def _run_cli(args: argparse.Namespace) -> int:
     try:
-        report = validate(args.release, load=args.load)
+        report = validate(args.release, load=args.load, iw_labels=args.iw_labels)
     except BuildError as error:
         print(f"validate failed: {error}", file=sys.stderr)
         return 2
@@ -84,7 +84,7 @@ def _run_cli(args: argparse.Namespace) -> int:
 
 
 def register_cli(commands: Any) -> argparse.ArgumentParser:
-    """Add ``validate DIR [--json] [--no-load]`` to ``python -m builder``'s subcommands."""
+    """Add ``validate DIR [--json] [--no-load] [--iw-labels FILE]`` to ``python -m builder``'s subcommands."""
     parser = commands.add_parser(
         "validate",
         help="check a release folder (or hf://datasets/ORG/NAME@REV) before publishing",
@@ -99,6 +99,11 @@ def register_cli(commands: Any) -> argparse.ArgumentParser:
         dest="load",
         action="store_false",
         help="skip loading every config with datasets.load_dataset",
+    )
+    parser.add_argument(
+        "--iw-labels",
+        metavar="FILE",
+        help="the IW labels the build was given, to recompute the card's IW summaries",
     )
     parser.set_defaults(run=_run_cli)
     return parser

@@ -44,9 +44,10 @@ class DataFile:
 class Release:
     """Lazily parsed pieces of a release folder, shared by the checks."""
 
-    def __init__(self, root: Path, ignore: Iterable[str] = ()):
+    def __init__(self, root: Path, ignore: Iterable[str] = (), iw_labels: Path | None = None):
         self.root = root
         self.ignore = set(ignore)
+        self.iw_labels = iw_labels  # the labels the card's IW summaries came from, if given
         self.files = sorted(
             p.relative_to(root).as_posix()
             for p in root.rglob("*")

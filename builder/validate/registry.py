@@ -191,19 +191,29 @@ def check_names(*, load: bool = True) -> list[str]:
     return [c.name for c in CHECKS if load or c.group != "loading"]
 
 
-def validate(release_dir: str | Path, *, load: bool = True) -> ValidationReport:
-    """Run every check on a release folder or ``hf://datasets/ORG/NAME[@REV]``."""
+def validate(
+    release_dir: str | Path, *, load: bool = True, iw_labels: str | Path | None = None
+) -> ValidationReport:
+    """Run every check on a release folder or ``hf://datasets/ORG/NAME[@REV]``; ``iw_labels``
+    is the labels file the build was given, without which the card's IW summaries of labels
+    cannot be recomputed."""
     text = str(release_dir)
     if text.startswith("hf://"):
         with hub_snapshot(text) as folder:
-            report = validate_folder(folder, load=load, ignore=(".gitattributes",))
+            report = validate_folder(
+                folder, load=load, ignore=(".gitattributes",), iw_labels=iw_labels
+            )
         report.release = text
         return report
-    return validate_folder(Path(release_dir), load=load)
+    return validate_folder(Path(release_dir), load=load, iw_labels=iw_labels)
 
 
 def validate_folder(
-    folder: Path, *, load: bool = True, ignore: Iterable[str] = ()
+    folder: Path,
+    *,
+    load: bool = True,
+    ignore: Iterable[str] = (),
+    iw_labels: str | Path | None = None,
 ) -> ValidationReport:
     folder = Path(folder)
     if not folder.is_dir():
@@ -211,8 +221,11 @@ def validate_folder(
     card, data = layout.card_name(), layout.data_folder()
     if not (folder / card).exists() and not (folder / data).exists():
         raise BuildError(f"{folder} is not a release folder: it has no {card} and no {data}/")
+    if iw_labels is not None and not Path(iw_labels).is_file():
+        raise BuildError(f"{iw_labels}: no such IW labels file")
     start = time.perf_counter()
-    release = Release(folder.resolve(), ignore=ignore)
+    labels = Path(iw_labels).resolve() if iw_labels is not None else None
+    release = Release(folder.resolve(), ignore=ignore, iw_labels=labels)
     report = ValidationReport(release=str(folder))
     for item in CHECKS:
         if item.group == "loading" and not load:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from builder.validate.reader import polars_schema
-from community_alignment import schema
+from community_alignment import contract, schema
 
 
 def turn_rows(lf: pl.LazyFrame, columns: list[str], fields: dict[str, pl.Expr]) -> pl.LazyFrame:
@@ -79,17 +79,18 @@ def derived_contexts(conversations: pl.LazyFrame) -> pl.LazyFrame:
     turns = turn_rows(frame.lazy(), ["_i"], fields).collect()
     del frame
     frame = by_number(last, turns, ["_i"], fields)
+    slots = len(context_slots())
     rows = []
     for i, number in enumerate(numbers):
+        before = contract.context_messages(earlier_turns()[:i])
         rows.append(
             frame.select(
                 "conversation_id",
                 pl.lit(number, dtype=types["turn"]).alias("turn"),
+                *(content.alias(f"_message{k}") for k, (_, content) in enumerate(before)),
                 *(
-                    pl.col(f"{field}{j}").alias(f"_message{k}")
-                    if j < i  # the turns before this one
-                    else pl.lit(None, dtype=pl.String).alias(f"_message{k}")
-                    for k, (j, field) in enumerate(context_slots())
+                    pl.lit(None, dtype=pl.String).alias(f"_message{k}")
+                    for k in range(len(before), slots)
                 ),
                 pl.all_horizontal(
                     [pl.lit(True), *(pl.col(f"_ok{j}").fill_null(False) for j in range(i))]
@@ -99,21 +100,26 @@ def derived_contexts(conversations: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat(rows).lazy()
 
 
-def context_slots() -> list[tuple[int, str]]:
-    """The messages a context can hold, in order: each earlier turn's prompt, then its chosen
-    response (as (turn index, field) of :func:`derived_contexts`)."""
-    return [(j, f) for j in range(len(turn_numbers()) - 1) for f in ("_prompt", "_chosen")]
+def earlier_turns() -> list[tuple[pl.Expr, pl.Expr]]:
+    """(prompt, chosen reply) of each turn but the last, as the columns ``_prompt<j>`` and
+    ``_chosen<j>`` of :func:`derived_contexts`."""
+    return [(pl.col(f"_prompt{j}"), pl.col(f"_chosen{j}")) for j in range(len(turn_numbers()) - 1)]
+
+
+def context_slots() -> list[tuple[str, pl.Expr]]:
+    """The messages a context can hold, in order, as (role, content) of
+    :func:`community_alignment.contract.context_messages`."""
+    return contract.context_messages(earlier_turns())
 
 
 def same_context(context: pl.Expr) -> pl.Expr:
-    """``context`` equals the messages of the slots ``_message<k>`` (a user prompt at even k, an
-    assistant response at odd k) that are not null, in order; never null."""
-    slots = [pl.col(f"_message{k}") for k in range(len(context_slots()))]
+    """``context`` equals the messages of the slots ``_message<k>`` (each with the role of its
+    place in :func:`context_slots`) that are not null, in order; never null."""
     same = [context.is_not_null()]
     position = pl.lit(0, dtype=pl.UInt32)
-    for k, content in enumerate(slots):
+    for k, (role, _) in enumerate(context_slots()):
+        content = pl.col(f"_message{k}")
         message = context.list.get(position, null_on_oob=True)
-        role = "user" if k % 2 == 0 else "assistant"
         same.append(
             content.is_null()
             | (
@@ -128,26 +134,17 @@ def same_context(context: pl.Expr) -> pl.Expr:
 
 
 def item_id() -> pl.Expr:
-    """:func:`community_alignment.hashing.stable_id` of a comparison's context (each message's
-    role and content), prompt and responses, as a polars expression over the stored text."""
-    from community_alignment.hashing import FIELD_SEPARATOR, NULL_MARKER, stable_id_expr
-
-    def joined(items: pl.Expr) -> pl.Expr:  # a list's fields, null when it has none
-        return pl.when(items.list.len() > 0).then(items.list.join(FIELD_SEPARATOR))
-
-    messages = pl.col("context").list.eval(
-        pl.concat_str(
-            [
-                element_field("role").fill_null(NULL_MARKER),
-                element_field("content").fill_null(NULL_MARKER),
-            ],
-            separator=FIELD_SEPARATOR,
-        )
+    """The item_id of a comparison's stored context, prompt and responses, by
+    :func:`community_alignment.contract.item_id_expr` as the cleaner hashes it; null (so never
+    equal) when the context holds more messages than a turn can have before it, or the
+    responses are not one per candidate."""
+    context, responses = pl.col("context"), pl.col("responses")
+    messages = [context.list.get(k, null_on_oob=True) for k in range(len(context_slots()))]
+    candidates = len(schema.codes("choice"))
+    expected = contract.item_id_expr(
+        [(m.struct.field("role"), m.struct.field("content")) for m in messages],
+        pl.col("prompt"),
+        [responses.list.get(i, null_on_oob=True) for i in range(candidates)],
     )
-    responses = pl.col("responses").list.eval(pl.element().fill_null(NULL_MARKER))
-    fields = pl.concat_str(
-        [joined(messages), pl.col("prompt").fill_null(NULL_MARKER), joined(responses)],
-        separator=FIELD_SEPARATOR,
-        ignore_nulls=True,
-    )
-    return stable_id_expr([fields])
+    fits = (context.list.len() <= len(messages)) & (responses.list.len() == candidates)
+    return pl.when(fits).then(expected)
