@@ -87,9 +87,8 @@ def test_random_valid_conversations_read_back_equal(tmp_path_factory, drawn):
     assert result.report["books"]["comparisons"] == comparisons
 
 
-# Build errors that bad cell content may cause (patterns of their messages): none, since the
-# builder quarantines every bad cell. A kind of content that should stop the build gets its
-# message's pattern here.
+# Build errors that bad cell content may cause (patterns of their messages); every other bad
+# cell is quarantined. A kind of content that should stop the build gets its pattern here.
 CONTENT_ERRORS: tuple[str, ...] = (
     # a demographic answer outside its closed vocabulary stops the build before anything is
     # written (the release would not validate); nothing else in a cell may
