@@ -147,5 +147,10 @@ def locate_problem(path: Path, columns: int) -> str:
                         f"expected {columns}; the file is ragged or truncated"
                     )
         except csv.Error as error:
+            if "unexpected end of data" in str(error):  # the file ended inside quotes
+                return (
+                    f"line {reader.line_num}: a quoted field is never closed (an unterminated "
+                    "quote); the file is truncated or badly quoted"
+                )
             return f"line {reader.line_num}: {error}; the file is truncated or badly quoted"
     return "the file could not be parsed as CSV"

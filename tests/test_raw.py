@@ -68,7 +68,9 @@ def test_an_unterminated_quote_is_named_as_such(tmp_path):
     path = write_raw(tmp_path / "raw.csv", [raw_row("1", turns=1)])
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('2,"never closed\n')
-    with pytest.raises(BuildError, match="truncated or badly quoted|ragged or truncated"):
+    with pytest.raises(
+        BuildError, match=r"line \d+: a quoted field is never closed \(an unterminated quote\)"
+    ):
         read_raw(path)
 
 
