@@ -24,7 +24,7 @@ import polars as pl
 from community_alignment import schema
 from community_alignment.load import scan
 
-__all__ = ["Source", "as_lazyframe", "choice_codes", "first_picks"]
+__all__ = ["Source", "as_lazyframe", "choice_codes", "first_picks", "read_table"]
 
 Source = Any  # pl.DataFrame | pl.LazyFrame | datasets.Dataset | str | Path
 
@@ -147,3 +147,29 @@ def first_picks(
     if comparison in frame.columns:
         frame = frame.sort(comparison, maintain_order=True, nulls_last=True)
     return frame.unique(subset=[item, annotator], keep="first", maintain_order=True)
+
+
+def read_table(path: Path, what: str, *, ndjson: bool = False) -> pl.DataFrame:
+    """A user's file of ``what`` (labels, predictions) as a frame: CSV read as text (the caller
+    checks and casts each column), Parquet as written, and JSON lines when ``ndjson``. A missing
+    or unreadable file is an error naming it.
+
+    >>> read_table(Path("nowhere.csv"), "labels")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: no labels file at nowhere.csv
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} file at {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pl.read_csv(path, infer_schema=False)
+        if suffix == ".parquet":
+            return pl.read_parquet(path)
+        if ndjson and suffix in (".jsonl", ".ndjson"):
+            return pl.read_ndjson(path, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError) as error:
+        raise ValueError(f"cannot read the {what} file {path}: {error}") from error
+    kinds = ".csv, .parquet or .jsonl" if ndjson else ".csv or .parquet"
+    raise ValueError(f"{what} must be a {kinds} file, got {path.name}")

@@ -37,6 +37,7 @@ import yaml
 from community_alignment.hashing import response_key
 from community_alignment.inputs import Source, as_lazyframe
 from community_alignment.iw import AXES, Labels, load_labels, pole_of_scores
+from community_alignment.iw.labels import LABEL_SCHEMA as IW_LABEL_SCHEMA
 from community_alignment.models import ChatModel, ChatReply, ChatRequest, Estimate
 
 __all__ = [
@@ -53,14 +54,7 @@ __all__ = [
 
 RUBRIC_FILE = "iw_rubric.yaml"
 
-LABEL_SCHEMA = {
-    "response_key": pl.String,
-    "pole": pl.String,
-    AXES[0]: pl.Float64,
-    AXES[1]: pl.Float64,
-    "labeller": pl.String,
-    "reason": pl.String,
-}
+LABEL_SCHEMA = IW_LABEL_SCHEMA | {"reason": pl.String}
 UNLABELLED_SCHEMA = {
     "response_key": pl.String,
     "labeller": pl.String,

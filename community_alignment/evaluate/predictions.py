@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from community_alignment import schema
+from community_alignment.inputs import read_table
 
 __all__ = ["Predictions", "read_predictions", "softmax"]
 
@@ -91,20 +92,6 @@ class Predictions:
     @property
     def targets(self) -> list[str]:
         return self.frame[TARGET].drop_nulls().unique().sort().to_list()
-
-
-def _read_file(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"no predictions file at {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-    except (pl.exceptions.PolarsError, OSError) as error:
-        raise ValueError(f"cannot read the predictions file {path}: {error}") from error
-    raise ValueError(f"predictions must be a .csv or .parquet file, got {path.name}")
 
 
 def _first_row(mask: pl.Series) -> int:
@@ -302,7 +289,7 @@ def read_predictions(
         return _checked(source, "predictions", temperature)
     if isinstance(source, (str, Path)):
         path = Path(source)
-        return _checked(_read_file(path), str(path), temperature)
+        return _checked(read_table(path, "predictions"), str(path), temperature)
     raise TypeError(
         "predictions must be a CSV or Parquet path or a polars DataFrame, got "
         f"{type(source).__name__}"

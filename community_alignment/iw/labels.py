@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from community_alignment.hashing import response_key
-from community_alignment.inputs import Source, as_lazyframe
+from community_alignment.inputs import Source, as_lazyframe, read_table
 from community_alignment.iw.poles import (
     AXES,
     POLES,
@@ -134,22 +134,6 @@ def label_coverage(corpus: pl.DataFrame, labels: Labels) -> dict[str, Any]:
         "labels_not_in_corpus": outside.len(),
         "examples_not_in_corpus": outside.head(5).to_list(),
     }
-
-
-def _read_label_file(path: Path) -> pl.DataFrame:
-    if not path.is_file():
-        raise FileNotFoundError(f"no labels file at {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(path, infer_schema=False)
-        if suffix == ".parquet":
-            return pl.read_parquet(path)
-        if suffix in (".jsonl", ".ndjson"):
-            return pl.read_ndjson(path, infer_schema_length=None)
-    except pl.exceptions.PolarsError as error:
-        raise ValueError(f"cannot read the labels file {path}: {error}") from error
-    raise ValueError(f"labels must be a .csv, .parquet or .jsonl file, got {path.name}")
 
 
 def _as_strings(frame: pl.DataFrame, column: str, origin: str) -> pl.Series:
@@ -305,7 +289,7 @@ def load_labels(path_or_frame: str | Path | pl.DataFrame | Labels) -> Labels:
         return Labels(validated(path_or_frame, "labels"))
     if isinstance(path_or_frame, (str, Path)):
         path = Path(path_or_frame)
-        return Labels(validated(_read_label_file(path), str(path)))
+        return Labels(validated(read_table(path, "labels", ndjson=True), str(path)))
     raise TypeError(
         "labels must be a CSV, Parquet or JSONL path or a polars DataFrame, got "
         f"{type(path_or_frame).__name__}"
