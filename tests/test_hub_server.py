@@ -1,8 +1,10 @@
-"""The test Hub (tests/hub_server.py) speaks the protocol the clients expect, and readers of a
-published release that used to differ from a local folder now agree with it.
+"""The test Hub (tests/hub_server.py) speaks the protocol the clients expect; the validator and
+``scan`` read a published release as they read the local folder; publish never commits over a
+push it did not see.
 
 These run in this process: ``huggingface_hub`` takes the server's address as an ``endpoint``
-argument. The whole release path, through subprocesses, is in test_release_path.py.
+argument, and where the code under test follows ``HF_ENDPOINT`` its constant is patched. The whole
+release path, through subprocesses, is in test_release_path.py.
 """
 
 from __future__ import annotations

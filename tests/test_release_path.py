@@ -54,8 +54,9 @@ NOT_RUN = {
     "Test the builder": "this test is part of that suite",
 }
 
-# Loads the configs named after the folder (default: every config of the card) of a release from
-# the Hub and from a local folder; prints rows per split and the splits whose tables differ.
+# Loads a release's configs (those named after the local folder's path, else every config of its
+# card) from the Hub and from the local folder, and the default config's splits one at a time
+# from the Hub; prints rows per split and what differs.
 LOAD_BOTH = """
 import json, sys
 import datasets, yaml
@@ -70,6 +71,10 @@ for name in names or [entry["config_name"] for entry in yaml.safe_load(front)["c
     if set(hub) != set(here):
         differ.append(f"{name}: splits {sorted(hub)} vs {sorted(here)}")
     differ += [f"{name}/{s}" for s in here if s in hub and not hub[s].data.table.equals(here[s].data.table)]
+    if name == "comparisons":  # one split at a time, as the card shows
+        for s in hub:
+            one = datasets.load_dataset(repo, name, split=s, revision=revision, verification_mode="all_checks")
+            differ += [f"{name} split={s}"] if not one.data.table.equals(hub[s].data.table) else []
 print(json.dumps({"rows": rows, "differ": differ}))
 """
 
@@ -179,8 +184,9 @@ def local(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def ci(hub, env, raw, tmp_path_factory):
-    """The workflow's steps, in order, in a fresh folder: {step name: (result, requests sent)}."""
+def ci(hub, env, raw, corrected, tmp_path_factory):
+    """The workflow's steps, in order, in a fresh folder: (folder, {step name: (result, requests
+    sent)}). The corrected build runs beside them."""
     repo, revision = raw
     folder = tmp_path_factory.mktemp("ci")
     names = workflow()["env"] | {
@@ -205,16 +211,24 @@ def published(ci) -> tuple[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def read_back(published, env, local) -> dict[str, subprocess.CompletedProcess]:
-    """The published release read back the ways users read it, the readers side by side."""
+def read_back(published, env, local, tmp_path_factory) -> dict:
+    """The published release read back the ways users read it, the readers side by side; beside
+    them, a push of an invalid release to a Hub of its own: {name: result} and the requests that
+    Hub received."""
     repo_id, _ = published
     remote = f"hf://datasets/{repo_id}"
-    running = {
-        "validate": start("-m", "builder", "validate", f"{remote}@{TAG}", env=env),
-        "load": start("-c", LOAD_BOTH, repo_id, TAG, str(local), env=env),
-        "statistics": start("-c", STATISTICS, remote, str(local), env=env),
-    }
-    return {name: finish(process) for name, process in running.items()}
+    invalid = shutil.copytree(local, tmp_path_factory.mktemp("invalid") / "release")
+    (invalid / "notes.txt").write_text("scratch\n")
+    with HubServer() as elsewhere:
+        running = {
+            "validate": start("-m", "builder", "validate", f"{remote}@{TAG}", env=env),
+            "load": start("-c", LOAD_BOTH, repo_id, TAG, str(local), env=env),
+            "statistics": start("-c", STATISTICS, remote, str(local), env=env),
+            "invalid push": start("-m", "builder", "publish", str(invalid), "--repo-id", repo_id,
+                                  "--push", env=env | {"HF_ENDPOINT": elsewhere.endpoint}),
+        }  # fmt: skip
+        done = {name: finish(process) for name, process in running.items()}
+        return done | {"invalid push requests": list(elsewhere.requests)}
 
 
 def test_every_run_step_of_the_workflow_runs_here_or_is_excused():
@@ -343,21 +357,30 @@ def corrected_raw(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def second(published, hub, env, tmp_path_factory):
-    """A corrected build, published as the next patch version from its own checkout."""
-    repo_id, first = published
+def corrected(env, tmp_path_factory):
+    """A corrected build, the next patch version, from its own checkout; it needs no Hub, so it
+    starts at once and runs beside the first release's steps: (version, checkout, env, build)."""
     major, minor, patch = VERSION.split(".")
     version = f"{major}.{minor}.{int(patch) + 1}"
     folder = tmp_path_factory.mktemp("v2")
     project = corrected_project(folder / "project", version)
     there = env | {"PYTHONPATH": str(project)}
     raw = corrected_raw(folder / "community_alignment.csv")
-    ok(python("-m", "builder", "build", "--source", str(raw), "--out", str(folder / "release"),
-              env=there, cwd=project))  # fmt: skip
+    out = str(project / "release")
+    return version, project, there, start("-m", "builder", "build", "--source", str(raw),
+                                          "--out", out, env=there, cwd=project)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def second(published, corrected, hub):
+    """The corrected build published: (version, release folder, requests the publish sent)."""
+    repo_id, _ = published
+    version, project, there, building = corrected
+    ok(finish(building))
     before = len(hub.requests)
-    ok(python("-m", "builder", "publish", str(folder / "release"), "--repo-id", repo_id, "--push",
+    ok(python("-m", "builder", "publish", "release", "--repo-id", repo_id, "--push",
               env=there, cwd=project))  # fmt: skip
-    return version, folder / "release", hub.requests[before:]
+    return version, project / "release", hub.requests[before:]
 
 
 def test_a_corrected_version_leaves_the_first_loadable_at_its_tag(
@@ -385,14 +408,8 @@ def test_a_corrected_version_leaves_the_first_loadable_at_its_tag(
     assert numbers[remote] == numbers[str(release)] != numbers[str(local)]
 
 
-def test_a_release_that_fails_validation_is_refused_before_any_request(
-    published, hub, env, local, tmp_path
-):
-    repo_id, _ = published
-    release = shutil.copytree(local, tmp_path / "release")
-    (release / "notes.txt").write_text("scratch\n")
-    before = len(hub.requests)
-    done = python("-m", "builder", "publish", str(release), "--repo-id", repo_id, "--push", env=env)
+def test_a_release_that_fails_validation_is_refused_before_any_request(read_back):
+    done = read_back["invalid push"]
     assert done.returncode == 1
     assert "publish refused" in done.stdout and "notes.txt" in done.stdout
-    assert hub.requests[before:] == []
+    assert read_back["invalid push requests"] == []
