@@ -85,17 +85,27 @@ def release_version() -> str:
 # --- formatting -------------------------------------------------------------------------------
 
 
-def estimate(value: Any, low: Any = None, high: Any = None, *, percent: bool = False) -> str:
-    """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``.
+def estimate(
+    value: Any,
+    low: Any = None,
+    high: Any = None,
+    *,
+    percent: bool = False,
+    no_interval: str | None = None,
+) -> str:
+    """A value and its interval, e.g. ``0.144 [0.036, 0.227]`` or ``39.2% [30.1, 49.8]``; where
+    there is no interval and ``no_interval`` says why, the reason in its place.
 
     >>> estimate(0.5, 0.25, 0.75), estimate(0.5, 0.25, 0.75, percent=True), estimate(0.5)
     ('0.500 [0.250, 0.750]', '50.0% [25.0, 75.0]', '0.500')
+    >>> estimate(0.5, None, None, no_interval="only 1 unit to resample")
+    '0.500 [n/a: only 1 unit to resample]'
     """
     if missing(value):
         return "n/a"
     text = share(value) if percent else decimal(value)
     if missing(low) or missing(high):
-        return text
+        return f"{text} [n/a: {no_interval}]" if no_interval else text
     if percent:
         return f"{text} [{low * 100:.1f}, {high * 100:.1f}]"
     return f"{text} [{decimal(low)}, {decimal(high)}]"
@@ -186,18 +196,22 @@ def agreement_table_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     out = [["country", "picks", "units (≥ 2 picks)", "pairs of picks", "Krippendorff's α [95% CI]",
             "pairwise agreement [95% CI]", "chance agreement"]]  # fmt: skip
     for row in rows:
+        why = row.get("interval_undefined_reason")
         out.append(
             [
                 country_label(row["country"]),
                 count(row["picks"]),
                 count(row["units"]),
                 count(row["pairs"]),
-                estimate(row["alpha"], row.get("alpha_low"), row.get("alpha_high")),
+                estimate(
+                    row["alpha"], row.get("alpha_low"), row.get("alpha_high"), no_interval=why
+                ),
                 estimate(
                     row["pairwise_pooled"],
                     row.get("pairwise_pooled_low"),
                     row.get("pairwise_pooled_high"),
                     percent=True,
+                    no_interval=why,
                 ),
                 share(row["chance_marginal"]),
             ]

@@ -123,13 +123,17 @@ def _percent_formatter():
     return PercentFormatter(xmax=1.0, decimals=0)
 
 
+NO_INTERVAL = "no interval (under 2 units)"
+
+
 def agreement_by_country(path: str | Path, rows: list[dict[str, Any]], country: str) -> Path:
     """Two panels per group: Krippendorff's alpha with its interval, and pairwise agreement
     with its interval against the chance baselines (the marginal ``sum p_c**2`` and uniform).
 
     ``rows`` are rows of :func:`community_alignment.agreement.agreement` with intervals, in the
     order to draw; ``country`` is the name of their group column. A group whose statistic is
-    undefined shows "n/a" where its point or bar would be.
+    undefined shows "n/a" where its point or bar would be; one without an interval (fewer
+    than two units to resample: ``interval_undefined_reason``) says so beside it.
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -159,6 +163,8 @@ def agreement_by_country(path: str | Path, rows: list[dict[str, Any]], country: 
             )  # fmt: skip
             lows.append(low)
             highs.append(high)
+        elif row.get("interval_undefined_reason"):
+            left.text(x, alpha, f"  {NO_INTERVAL}", ha="left", va="center", fontsize=7, color=MUTED)
         left.scatter([x], [alpha], s=36, color=ALPHA_COLOUR, zorder=3)
         lows.append(alpha)
         highs.append(alpha)
@@ -182,6 +188,8 @@ def agreement_by_country(path: str | Path, rows: list[dict[str, Any]], country: 
                 ecolor="0.2", elinewidth=1.2, capsize=4,
             )  # fmt: skip
             top = max(top, high)
+        elif row.get("interval_undefined_reason"):
+            right.text(x, pairwise, NO_INTERVAL, ha="center", va="bottom", fontsize=7, color=MUTED)
         top = max(top, pairwise)
         if not _missing(chance):
             right.plot(
