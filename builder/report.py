@@ -68,9 +68,9 @@ def make(
     checks["unpaired rows = pairs + comparisons with a complete context"] = (
         counts.get("unpaired", 0) == counts.get("pairs", 0) + complete
     )
-    checks["messages rows <= released conversations"] = counts.get(
-        "messages", 0
-    ) <= counts.get("conversations", 0)
+    checks["messages rows <= released conversations"] = counts.get("messages", 0) <= counts.get(
+        "conversations", 0
+    )
     checks["prompts rows <= comparisons with a complete context"] = (
         counts.get("prompts", 0) <= complete
     )
@@ -202,9 +202,7 @@ def render_report(report: dict) -> str:
         for name, row in published["counts"].items()
     ]
     lines += ["", "## Rows per table", "", "| table | rows |", "|---|---:|"]
-    lines += [
-        f"| {table} | {report['counts'].get(table, 0):,} |" for table in schema.table_names()
-    ]
+    lines += [f"| {table} | {report['counts'].get(table, 0):,} |" for table in schema.table_names()]
     left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
     lines += [
         "",

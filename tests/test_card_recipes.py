@@ -12,7 +12,10 @@ import types
 import datasets
 import pytest
 
-from tests.test_trl_configs import assert_completion, assert_prompt, built, is_message  # noqa: F401
+from tests import test_trl_configs
+from tests.test_trl_configs import assert_completion, assert_prompt, is_message
+
+built = test_trl_configs.built  # the sample's release, built once for this module
 
 START, END = "**Training with TRL.**", "**The same files with polars or DuckDB**"
 COLUMNS = {
