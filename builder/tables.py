@@ -403,9 +403,8 @@ def unit_picks(released: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
     picks = pl.concat(frames)
     with warnings.catch_warnings():  # repeated picks are counted once, as the library does
         warnings.simplefilter("ignore")
-        picks = pl.concat(
-            [first_picks(group) for _, group in picks.group_by("language", maintain_order=True)]
-        )
+        languages = [first_picks(g) for _, g in picks.group_by("language", maintain_order=True)]
+        picks = pl.concat(languages) if languages else picks
     by_country = (
         picks.group_by("language", "item_id", "country")
         .agg(_picks(pl.col("choice")).alias("country_picks"))
