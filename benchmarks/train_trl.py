@@ -15,6 +15,7 @@ benchmarks/RESULTS.md, and exits non-zero when a trainer fails.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import platform
 import sys
 import tempfile
@@ -67,6 +68,14 @@ def tiny_model(tokenizer, reward: bool = False):
     return (LlamaForSequenceClassification if reward else LlamaForCausalLM)(config)
 
 
+def saved(model, tokenizer, folder: Path) -> str:
+    """The model saved in ``folder``, as the path trainers load it from: DPO and KTO load
+    their reference model from the policy's path, which an unsaved model lacks."""
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
 def _trl(name: str):
     """A trainer and its config from trl, or from trl.experimental where newer releases moved
     it."""
@@ -113,7 +122,7 @@ def runs(release: Path, split: str, steps: int, out: Path):
         trainer, config = _trl("DPOTrainer")
         dataset = data("pairs", ["prompt", "chosen", "rejected"])
         args = config(output_dir=str(out / "dpo"), max_length=256, **common)
-        model = tiny_model(tokenizer)
+        model = saved(tiny_model(tokenizer), tokenizer, out / "dpo-model")
         run = trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         return dataset.num_rows, run
 
@@ -129,7 +138,7 @@ def runs(release: Path, split: str, steps: int, out: Path):
         trainer, config = _trl("KTOTrainer")
         dataset = data("unpaired", ["prompt", "completion", "label"])
         args = config(output_dir=str(out / "kto"), max_length=256, **common)
-        model = tiny_model(tokenizer)
+        model = saved(tiny_model(tokenizer), tokenizer, out / "kto-model")
         run = trainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
         return dataset.num_rows, run
 
@@ -189,8 +198,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, config, train in runs(options.release, options.split, options.steps, Path(out)):
             start = time.perf_counter()
             try:
-                rows, trainer = train()
-                trainer.train()
+                # the trainers print their logs: they go to stderr, the table to stdout
+                with contextlib.redirect_stdout(sys.stderr):
+                    rows, trainer = train()
+                    trainer.train()
             except Exception as error:  # a trainer that fails is reported, the others still run
                 failed += 1
                 traceback.print_exc(file=sys.stderr)
