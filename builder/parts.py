@@ -162,10 +162,11 @@ def _write_tables_in(
         quarantines.append(tables.turn_quarantine(released))
         activity.append(tables.activity(released))
         # the tables are made a slice of conversations at a time (a bucket of the part's turns
-        # is the only thing of its size in memory): comparisons here, pairs and conversations
-        # in their lanes, and each table written in its lane, so that the three are made and
-        # written side by side (polars and Parquet encoding let go of the GIL) while each is
-        # written in order; the lanes go on from one bucket and part to the next
+        # is the only thing of its size in memory): comparisons here, the others in their
+        # lanes (pairs, unpaired and prompts from the comparisons as written; conversations and
+        # messages from the turns), and each table written in its lane, so that they are made
+        # and written side by side (polars and Parquet encoding let go of the GIL) while each
+        # is written in order; the lanes go on from one bucket and part to the next
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),
