@@ -169,6 +169,19 @@ def _unpaired_content(release: Release):
     yield from _differing(found, "unpaired", release, names)
 
 
+def _said(lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Per comparison, its user prompt and chosen response as two chat messages."""
+    chosen = pl.col("responses").list.get(pl.col("choice"), null_on_oob=True)
+    return lf.select(
+        "conversation_id",
+        "turn",
+        pl.concat_list(
+            pl.struct(role=pl.lit("user"), content=pl.col("prompt")),
+            pl.struct(role=pl.lit("assistant"), content=chosen),
+        ).alias("_said"),
+    )
+
+
 @check("messages_content", "contract", needs=("data",))
 def _messages_content(release: Release):
     """Each conversation whose first turn is a comparison has one `messages` row, no other:
@@ -198,24 +211,22 @@ def _messages_content(release: Release):
         kept = (
             conversations.select("conversation_id", "_turn", "_is")
             .explode("_turn", "_is")
+            # in turn order whatever the stored order (conversation_turns reports that)
+            .sort("conversation_id", "_turn", maintain_order=True)
             .filter(pl.col("_is").cast(pl.Int8).cum_min().over("conversation_id") == 1)
             .select("conversation_id", pl.col("_turn").cast(pl.Int8).alias("turn"))
         )
-        said = release.collect(
-            "comparisons",
-            lambda lf: lf.select(
-                "conversation_id",
-                "turn",
-                pl.concat_list(
-                    pl.struct(role=pl.lit("user"), content=pl.col("prompt")),
-                    pl.struct(
-                        role=pl.lit("assistant"),
-                        content=pl.col("responses").list.get(pl.col("choice"), null_on_oob=True),
-                    ),
-                ).alias("_said"),
-            ),
-            part,
-        )
+        said = release.collect("comparisons", _said, part)
+        strays = kept.join(said, on=["conversation_id", "turn"], how="anti")
+        if strays.height:  # comparisons filed in another part (rows_match_path reports them)
+            keys = strays["conversation_id"].unique().implode()
+            said = pl.concat([
+                said,
+                release.collect(
+                    "comparisons",
+                    lambda lf, k=keys: _said(lf.filter(pl.col("conversation_id").is_in(k))),
+                ).join(strays, on=["conversation_id", "turn"], how="semi"),
+            ])  # fmt: skip
         expected = (
             kept.join(said, on=["conversation_id", "turn"], how="left", maintain_order="left")
             .group_by("conversation_id", maintain_order=True)
