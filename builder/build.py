@@ -93,7 +93,9 @@ def build(
         clock.lap("decide: duplicates, conflicts, demographics")
         outputs = parts.write_tables(root, work, decisions, config)
         removed = aside.submit(shutil.rmtree, work)  # while the card is made
-        clock.lap("tables: comparisons, pairs, conversations, annotators")
+        clock.lap(
+            "tables: comparisons, pairs, unpaired, conversations, messages, prompts, annotators"
+        )
         set_aside = quarantine.combine([decisions.quarantine, outputs["quarantine"]])
         made = report.make(src, streamed, decisions, outputs["counts"], set_aside)
         prepared.result()

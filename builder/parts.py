@@ -1,5 +1,5 @@
 """The tables step: each language/country part of the work files made into the release
-tables, a slice of conversations at a time, in three writer lanes (threads); a part too
+tables, a slice of conversations at a time, in writer lanes (threads); a part too
 large to hold is read a bucket of conversations at a time.
 """
 
@@ -24,7 +24,8 @@ from builder.progress import show
 from builder.stream import MISSING
 
 BUCKETS = "_buckets"  # the work folder's folder of buckets
-TABLE_LANES = ("comparisons", "pairs", "conversations")  # each written in a thread of its own
+# each written in a thread of its own
+TABLE_LANES = ("comparisons", "pairs", "unpaired", "conversations", "messages", "prompts")
 
 
 def _wait(jobs: list[Future]) -> None:
@@ -138,26 +139,42 @@ def _write_tables_in(
     in_flight: deque[list[Future]] = deque()
     # rows without a language or country are all in the row quarantine, so not in a part
     found = parts(work)
+    # every part's index first: a unit's picks (in `prompts`) add up those of every country
+    indexes = {
+        folder: tables.released_turns(
+            pl.scan_parquet(sorted(folder.glob("*.parquet"))), decisions.accepted_rows
+        )
+        for folder in found
+    }
+    picks = tables.unit_picks({
+        tuple(folder.name.split("-")): index
+        for folder, index in indexes.items() if not index.is_empty()
+    })  # fmt: skip
     for number, folder in enumerate(found, start=1):
         language, country = folder.name.split("-")
         if config.progress:
             show(f"tables: part {number} of {len(found)} ({folder.name})")
         files = sorted(folder.glob("*.parquet"))
-        released = tables.released_turns(pl.scan_parquet(files), decisions.accepted_rows)
+        released = indexes.pop(folder)
         if released.is_empty():
             continue
+        units = tables.first_units(released, picks, language, country)
         quarantines.append(tables.turn_quarantine(released))
         activity.append(tables.activity(released))
         # the tables are made a slice of conversations at a time (a bucket of the part's turns
-        # is the only thing of its size in memory): comparisons here, pairs and conversations
-        # in their lanes, and each table written in its lane, so that the three are made and
-        # written side by side (polars and Parquet encoding let go of the GIL) while each is
-        # written in order; the lanes go on from one bucket and part to the next
+        # is the only thing of its size in memory): comparisons here, the others in their
+        # lanes (pairs, unpaired and prompts from the comparisons as written; conversations and
+        # messages from the turns), and each table written in its lane, so that they are made
+        # and written side by side (polars and Parquet encoding let go of the GIL) while each
+        # is written in order; the lanes go on from one bucket and part to the next
         is_comparison = released["is_comparison"]
         sizes = {
             "conversations": released["conversation_id"].n_unique(),
             "comparisons": int(is_comparison.sum()),
             "pairs": tables.pair_count(released),
+            "unpaired": tables.unpaired_count(released),
+            "messages": tables.message_count(released),
+            "prompts": units.height,
         }
         writers = {
             name: release.ShardWriter(root, name, language, country, size)
@@ -189,7 +206,12 @@ def _write_tables_in(
                 makers = {
                     "comparisons": lambda comparisons=comparisons: comparisons,
                     "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
+                    "unpaired": lambda comparisons=comparisons: tables.unpaired(comparisons),
                     "conversations": lambda turns=turns: tables.conversations(turns),
+                    "messages": lambda turns=turns: tables.messages(turns),
+                    "prompts": lambda comparisons=comparisons, units=units: tables.prompts(
+                        comparisons, units
+                    ),
                 }
                 in_flight.append([
                     lanes[name].submit(lambda out=writers[name], make=make: out.write(make()))

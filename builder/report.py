@@ -62,6 +62,18 @@ def make(
             + books["choices_in_dropped_duplicates"]
         ),
     }
+    complete = counts.get("comparisons", 0) - counts.get("comparisons_with_incomplete_context", 0)
+    # a complete-context comparison gives one unpaired row per candidate shown: its chosen one,
+    # and one per pair; the other TRL configs have at most a row per conversation or comparison
+    checks["unpaired rows = pairs + comparisons with a complete context"] = (
+        counts.get("unpaired", 0) == counts.get("pairs", 0) + complete
+    )
+    checks["messages rows <= released conversations"] = counts.get("messages", 0) <= counts.get(
+        "conversations", 0
+    )
+    checks["prompts rows <= comparisons with a complete context"] = (
+        counts.get("prompts", 0) <= complete
+    )
     report = {
         "source": src.provenance(),
         "builder_version": __version__,
@@ -189,6 +201,13 @@ def render_report(report: dict) -> str:
         f"| {name} | {row['published']:,} | {row['found']:,} | {'' if row['same'] else 'differs'} |"
         for name, row in published["counts"].items()
     ]
+    lines += ["", "## Rows per table", "", "| table | rows |", "|---|---:|"]
+    lines += [f"| {table} | {report['counts'].get(table, 0):,} |" for table in schema.table_names()]
     left_out = report["pairs_left_out"]["comparisons_with_incomplete_context"]
-    lines += ["", f"Comparisons left out of `pairs` (incomplete context): {left_out:,}", ""]
+    lines += [
+        "",
+        f"Comparisons left out of `pairs`, `unpaired` and `prompts` (incomplete context): "
+        f"{left_out:,}",
+        "",
+    ]
     return "\n".join(lines)

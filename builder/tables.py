@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
@@ -10,6 +12,7 @@ import pyarrow.compute as pc
 from builder import quarantine
 from builder.clean import LETTERS
 from community_alignment import contract, schema
+from community_alignment.inputs import first_picks
 
 # a part's turns are in the order of the comparisons made from them
 TURN_ORDER = "comparisons"
@@ -40,7 +43,7 @@ def index_columns() -> list[pl.Expr]:
 
 INDEX = [
     "raw_row", "conversation_id", "annotator_id", "turn", "fold", "turn_problem", "raw_choice",
-    "context_complete", "text_bytes", "present_responses", "explained",
+    "choice", "context_complete", "item_id", "text_bytes", "present_responses", "explained",
 ]  # fmt: skip
 
 
@@ -182,23 +185,12 @@ def pairs(comparisons: pa.Table) -> pa.Table:
     arrays, its messages from the comparison's context, prompt and responses.
     """
     spec = schema.arrow_schema("pairs")
-    complete = comparisons.filter(comparisons["context_complete"]).combine_chunks()
-    if complete.num_rows == 0:
+    found = _candidates(comparisons)
+    if found is None:
         return spec.empty_table()
-    column = {name: complete[name].chunk(0) for name in complete.column_names}
-    count = len(LETTERS)
-    starts = column["responses"].offsets.to_numpy()
-    wrong = np.flatnonzero(np.diff(starts) != count)
-    if wrong.size:
-        raise ValueError(
-            f"comparison {column['comparison_id'][int(wrong[0])]}: {np.diff(starts)[wrong[0]]} "
-            f"responses, expected {count} in shown order"
-        )
-    texts = column["responses"].values
-    candidates = starts[:-1, None] + np.arange(count)  # where each comparison's responses are
-    present = texts.is_valid().to_numpy(zero_copy_only=False)[candidates]
+    column, texts, candidates, present = found
     choice = column["choice"].to_numpy()
-    rows, rejected = np.nonzero(present & (np.arange(count) != choice[:, None]))
+    rows, rejected = np.nonzero(present & (np.arange(len(LETTERS)) != choice[:, None]))
     chosen = choice[rows]
     message = spec.field("prompt").type
     made = {
@@ -212,6 +204,60 @@ def pairs(comparisons: pa.Table) -> pa.Table:
         "rejected": _one_message(texts.take(candidates[rows, rejected]), message),
         "chosen_choice": pa.array(chosen, pa.int64()),
         "rejected_choice": pa.array(rejected, pa.int64()),
+    }
+    arrays = [made[name] if name in made else column[name].take(rows) for name in spec.names]
+    return pa.Table.from_arrays(arrays, schema=spec)
+
+
+def _candidates(comparisons: pa.Table) -> tuple[dict, pa.Array, np.ndarray, np.ndarray] | None:
+    """The complete-context comparisons' columns (one chunk each), their responses' texts,
+    where each comparison's four candidates are among those texts (a row per comparison) and
+    which are present; None when there is no complete-context comparison."""
+    complete = comparisons.filter(comparisons["context_complete"]).combine_chunks()
+    if complete.num_rows == 0:
+        return None
+    column = {name: complete[name].chunk(0) for name in complete.column_names}
+    count = len(LETTERS)
+    starts = column["responses"].offsets.to_numpy()
+    wrong = np.flatnonzero(np.diff(starts) != count)
+    if wrong.size:
+        raise ValueError(
+            f"comparison {column['comparison_id'][int(wrong[0])]}: {np.diff(starts)[wrong[0]]} "
+            f"responses, expected {count} in shown order"
+        )
+    texts = column["responses"].values
+    candidates = starts[:-1, None] + np.arange(count)  # where each comparison's responses are
+    present = texts.is_valid().to_numpy(zero_copy_only=False)[candidates]
+    return column, texts, candidates, present
+
+
+def unpaired_count(released: pl.DataFrame) -> int:
+    """How many rows :func:`unpaired` makes of these turns (see :func:`released_turns`)."""
+    complete = pl.col("is_comparison") & pl.col("context_complete")
+    return int(released.filter(complete).select(pl.col("present_responses")).sum().item() or 0)
+
+
+def unpaired(comparisons: pa.Table) -> pa.Table:
+    """One labelled completion per present candidate of a complete-context comparison (TRL's
+    unpaired preference format): the chosen one true, the others false, in shown order, so in
+    order when the comparisons are. Made from the comparisons as written, as :func:`pairs`."""
+    spec = schema.arrow_schema("unpaired")
+    found = _candidates(comparisons)
+    if found is None:
+        return spec.empty_table()
+    column, texts, candidates, present = found
+    rows, shown = np.nonzero(present)
+    message = spec.field("prompt").type
+    made = {
+        "unpaired_id": pc.binary_join_element_wise(
+            column["comparison_id"].take(rows),
+            pa.array(LETTERS).take(shown),
+            contract.id_separator("unpaired_id"),
+        ),
+        "prompt": _prompts(column["context"], column["prompt"], rows, message),
+        "completion": _one_message(texts.take(candidates[rows, shown]), message),
+        "label": pa.array(shown == column["choice"].to_numpy()[rows]),
+        "completion_choice": pa.array(shown, pa.int64()),
     }
     arrays = [made[name] if name in made else column[name].take(rows) for name in spec.names]
     return pa.Table.from_arrays(arrays, schema=spec)
@@ -300,3 +346,117 @@ def annotators(consensus: pl.DataFrame, activity: pl.DataFrame) -> pl.DataFrame:
         *(pl.col(c).sum().cast(pl.Int32) for c in counts), pl.col("fold").first()
     )
     return _sorted(consensus.join(totals, on="annotator_id", how="inner"), "annotators")
+
+
+def message_count(released: pl.DataFrame) -> int:
+    """How many rows :func:`messages` makes of these turns: conversations whose first turn is
+    a comparison (see :func:`released_turns`)."""
+    first = pl.col("conversation_id").ne_missing(pl.col("conversation_id").shift(1))
+    return int(released.select((first & pl.col("is_comparison")).sum()).item())
+
+
+def messages(turns: pl.DataFrame) -> pl.DataFrame:
+    """One row per conversation in TRL's language-modelling format, from turns that are in
+    order (see :func:`conversation_slices`): each turn's prompt and chosen response, up to the
+    first turn that is not a comparison; a conversation whose first turn is not is left out."""
+    computed = {"conversation_id", "messages", "num_turns"}
+    per_conversation = [n for n in schema.field_names("messages") if n not in computed]
+    so_far = pl.col("is_comparison").cast(pl.Int8).cum_min().over("conversation_id")
+    said = pl.concat_list(
+        pl.struct(role=pl.lit("user"), content=pl.col("prompt")),
+        pl.struct(role=pl.lit("assistant"), content=_TURN_TEXT["chosen"]),
+    )
+    return (
+        turns.lazy()
+        .filter(so_far == 1)
+        .group_by("conversation_id", maintain_order=True)
+        .agg(
+            pl.col(per_conversation).first(),
+            said.list.explode(keep_nulls=False, empty_as_null=False).alias("messages"),
+            pl.len().cast(pl.Int8).alias("num_turns"),
+        )
+        .select(schema.field_names("messages"))
+        .collect(engine="in-memory")
+    )
+
+
+def _picks(choice: pl.Expr) -> pl.Expr:
+    """Per group, how many of ``choice`` are each candidate, as a list in shown order."""
+    return pl.concat_list([(choice == k).sum().cast(pl.Int32) for k in range(len(LETTERS))])
+
+
+def unit_picks(released: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
+    """Per (language, item_id, country): the picks of each candidate (``country_picks``), and
+    per (language, item_id) those of every country (``picks``, ``picks_by_country``), from the
+    complete-context comparisons of every part's index (keyed by language and country), each
+    annotator counted once on a unit (:func:`community_alignment.inputs.first_picks`)."""
+    complete = pl.col("is_comparison") & pl.col("context_complete")
+    frames = [
+        index.filter(complete).select(
+            "item_id", "annotator_id", "choice", contract.id_expr("comparison_id"),
+            language=pl.lit(language), country=pl.lit(country),
+        )
+        for (language, country), index in sorted(released.items())
+    ]  # fmt: skip
+    if not frames:
+        return pl.DataFrame()
+    picks = pl.concat(frames)
+    with warnings.catch_warnings():  # repeated picks are counted once, as the library does
+        warnings.simplefilter("ignore")
+        languages = [first_picks(g) for _, g in picks.group_by("language", maintain_order=True)]
+        picks = pl.concat(languages) if languages else picks
+    by_country = (
+        picks.group_by("language", "item_id", "country")
+        .agg(_picks(pl.col("choice")).alias("country_picks"))
+        .sort("language", "item_id", "country")
+    )
+    overall = by_country.group_by("language", "item_id", maintain_order=True).agg(
+        pl.concat_list([
+            pl.col("country_picks").list.get(k).sum().cast(pl.Int32) for k in range(len(LETTERS))
+        ]).alias("picks"),
+        pl.struct(country="country", picks="country_picks").alias("picks_by_country"),
+    )  # fmt: skip
+    return by_country.join(overall, on=["language", "item_id"], how="left")
+
+
+def first_units(
+    index: pl.DataFrame, picks: pl.DataFrame, language: str, country: str
+) -> pl.DataFrame:
+    """The comparison ids of a part's first complete-context comparison on each unit (in the
+    order of its index, see :func:`released_turns`), with the unit's picks from
+    :func:`unit_picks`: the comparisons that :func:`prompts` makes a row of."""
+    complete = pl.col("is_comparison") & pl.col("context_complete")
+    firsts = (
+        index.filter(complete)
+        .unique("item_id", keep="first", maintain_order=True)
+        .select("item_id", contract.id_expr("comparison_id"))
+    )
+    unit = picks.filter((pl.col("language") == language) & (pl.col("country") == country))
+    return firsts.join(
+        unit.select("item_id", "country", "picks", "country_picks", "picks_by_country"),
+        on="item_id",
+        how="left",
+        maintain_order="left",
+    ).drop("item_id", "country")
+
+
+def prompts(comparisons: pa.Table, units: pl.DataFrame) -> pa.Table:
+    """One row per unit among these comparisons (in order) whose first comparison in the part
+    is here (``units``, from :func:`first_units`): its prompt as chat messages, its candidates
+    and picks. Made from the comparisons as written, as :func:`pairs`."""
+    spec = schema.arrow_schema("prompts")
+    ids = pl.from_arrow(comparisons.select(["comparison_id"])).with_row_index("_row")
+    found = ids.join(units, on="comparison_id", how="inner", maintain_order="left")
+    if found.height == 0:
+        return spec.empty_table()
+    rows = found["_row"].to_numpy()
+    column = {name: comparisons[name].combine_chunks() for name in comparisons.column_names}
+    made = {
+        "prompt": _prompts(column["context"], column["prompt"], rows, spec.field("prompt").type),
+        **{
+            name: found[name].to_arrow().cast(spec.field(name).type)
+            for name in ("picks", "country_picks", "picks_by_country")
+        },
+    }
+    arrays = [made[name] if name in made else column[name].take(rows) for name in spec.names]
+    return pa.Table.from_arrays(arrays, schema=spec)

@@ -196,10 +196,19 @@ def test_a_null_where_forbidden(release):
         ),
     )
     report = check(release)
-    # the pairs and the conversation still hold the prompt; item_id was hashed from it
+    # the pairs, the TRL configs and the conversation still hold the prompt; item_id was
+    # hashed from it
     assert_caught(
         report,
-        {"not_null", "pairs_content", "conversation_comparisons", "derived_ids"},
+        {
+            "not_null",
+            "pairs_content",
+            "conversation_comparisons",
+            "derived_ids",
+            "unpaired_content",
+            "messages_content",
+            "prompts_content",
+        },  # fmt: skip
         "not_null",
         US_COMPARISONS,
         "10-2",
@@ -219,7 +228,7 @@ def test_a_null_inside_a_nested_message(release):
     rewrite_rows(release, US_PAIRS, blank)
     assert_caught(
         check(release),
-        {"not_null", "pairs_content"},
+        {"not_null", "pairs_content", "trl_format"},  # TRL rejects a message without text
         "not_null",
         US_PAIRS,
         "10-1-b",
@@ -252,7 +261,7 @@ def test_a_message_role_outside_its_values(release):
     rewrite_rows(release, US_PAIRS, system)
     assert_caught(
         check(release),
-        {"vocabularies", "pairs_content"},
+        {"vocabularies", "pairs_content", "trl_format"},  # a completion is one assistant message
         "vocabularies",
         "10-1-b",
         "chosen[0].role is 'system'",
@@ -650,10 +659,17 @@ def test_a_context_that_does_not_follow_from_the_conversation(release):
         )
 
     rewrite_rows(release, US_COMPARISONS, drop_context)
-    # the pairs still hold the full context; item_id was hashed from it
+    # the pairs, unpaired rows and prompts still hold the full context; item_id was hashed
+    # from it
     assert_caught(
         check(release),
-        {"comparison_context", "pairs_content", "derived_ids"},
+        {
+            "comparison_context",
+            "pairs_content",
+            "derived_ids",
+            "unpaired_content",
+            "prompts_content",
+        },
         "comparison_context",
         "10-3",
         "context do not follow",

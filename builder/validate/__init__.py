@@ -23,7 +23,7 @@ from builder.card_tables import parse_card_table, parse_headline, parse_split_ta
 from builder.errors import BuildError
 
 # importing a group's module registers its checks; the report lists them in GROUPS order
-from builder.validate import card, contract, data, loading, manifest, statistics  # noqa: F401
+from builder.validate import card, contract, data, loading, manifest, statistics, trl  # noqa: F401
 from builder.validate.card import card_images
 from builder.validate.reader import MANIFEST, README, DataFile, Release, glob_regex
 from builder.validate.registry import (
