@@ -103,26 +103,36 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=6000)
     parser.add_argument("--drop", type=int, default=5, help="records dropped after the 20th")
     parser.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument("--raw", type=Path, help="a raw file to start from, instead of generating")
+    parser.add_argument(
+        "--writers", default=",".join(VARIANTS), help="which ways of writing, comma-separated"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.workdir) as folder:
         work = Path(folder)
         before, after = work / "before.csv", work / "after.csv"
-        generate(before, GeneratorConfig(conversations=args.conversations, seed=0))
+        if args.raw:
+            before = args.raw
+        else:
+            generate(before, GeneratorConfig(conversations=args.conversations, seed=0))
         without_records(before, after, 21, args.drop)
         plain, cuts = (
             release.ShardWriter.OPTIONS,
             {t: schema.table(t).get("row_groups") for t in TABLES},
         )
         rows = []
-        for label, (content_defined, options) in VARIANTS.items():
+        for label in args.writers.split(","):
+            content_defined, options = VARIANTS[label]
             release.ShardWriter.OPTIONS = {**plain, **options}
             for table in TABLES:
                 schema.table(table)["row_groups"] = cuts[table] if content_defined else None
-            timings = [build_timed(raw, work / f"{label}-{raw.stem}") for raw in (before, after)]
+            timings = [
+                build_timed(raw, work / f"{label}-{n}") for n, raw in enumerate((before, after))
+            ]
             shares = {}
             for table in TABLES:
-                first = sorted((work / f"{label}-before" / "data" / table).rglob("*.parquet"))
-                second = sorted((work / f"{label}-after" / "data" / table).rglob("*.parquet"))
+                first = sorted((work / f"{label}-0" / "data" / table).rglob("*.parquet"))
+                second = sorted((work / f"{label}-1" / "data" / table).rglob("*.parquet"))
                 shares[table] = already_held(first, second)
             held = sum(share * size for share, size in shares.values())
             total = sum(size for _, size in shares.values())
@@ -130,7 +140,8 @@ def main() -> int:
         release.ShardWriter.OPTIONS = plain
         for table in TABLES:
             schema.table(table)["row_groups"] = cuts[table]
-    print(f"{args.conversations:,} conversations, {args.drop} raw records removed\n")
+    source = args.raw.name if args.raw else f"{args.conversations:,} generated conversations"
+    print(f"{source}, {args.drop} raw records removed\n")
     print("| writer | " + " | ".join(TABLES) + " | all three | MB | build s | tables step s |")
     print("|---|" + "---:|" * (len(TABLES) + 4))
     for label, shares, overall, total, timings in rows:
