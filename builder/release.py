@@ -24,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from community_alignment import contract, schema
@@ -113,16 +114,16 @@ class ShardWriter:
         not their position, so that removing a few rows moves no other row group's bounds."""
         if self.cut is None or arrow.num_rows == 0:
             return []
-        import polars_hash  # noqa: F401  (registers the .chash namespace)
-
-        ids = pl.from_arrow(arrow.column(self.cut["key"])).rename("id")
-        new = ids != ids.shift(1, fill_value=self._last_id)
-        self._last_id = ids[-1]
-        firsts = pl.DataFrame({"id": ids, "row": pl.int_range(len(ids), eager=True)}).filter(new)
-        # the sha256's first 15 hex digits fit an int64
-        digits = pl.col("id").chash.sha2_256().str.slice(0, 15).str.to_integer(base=16)
-        chosen = firsts.filter(digits % self.cut["one_in"] == 0)["row"]
-        return chosen.to_list()
+        ids = arrow.column(self.cut["key"])
+        previous = pa.chunked_array([[self._last_id], ids.slice(0, len(ids) - 1)], ids.type)
+        rows = pc.indices_nonzero(pc.fill_null(pc.not_equal(ids, previous), True))
+        self._last_id = ids[-1].as_py()
+        firsts = ids.take(rows).to_pylist()
+        return [
+            row
+            for row, key in zip(rows.to_pylist(), firsts, strict=True)
+            if row_group_starts_at(key, self.cut["one_in"])
+        ]
 
     def _cut(self, starts: list[int], begin: int, available: int) -> int | None:
         """Where the row group that begins at row ``begin`` of the buffer ends, or None if the
@@ -166,6 +167,12 @@ class ShardWriter:
                 f"{len(self.shards)} shards, expected {self.total_rows} in {self.count}"
             )
         return self.shards
+
+
+def row_group_starts_at(key: str, one_in: int) -> bool:
+    """Whether a content-defined row group may start at the first row of ``key``: its
+    sha256's first 15 hex digits, as a number, are 0 modulo ``one_in``."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16) % one_in == 0
 
 
 def write_shards(
