@@ -2,12 +2,17 @@
 
 Generates raw files in the exact raw layout with the project's generator (outside the repo),
 then runs every stage in a process of its own and reads its wall time and peak memory
-(``ru_maxrss`` of that process). Prints one table with each stage's ratio to the one-pass
-floor measured in the same run (polars: CSV to Parquet, all text, bounded row groups) and
-writes it to ``benchmarks/RESULTS.md`` with the machine it ran on. The build also runs at other
-scales, and at full scale on text that compresses like real text (``random_words``).
+(``ru_maxrss`` of that process). Every raw file is built against its own one-pass floor
+(polars: CSV to Parquet, all text, bounded row groups), run in turns with its builds: the
+generator's spelling of the responses cells and others (``--spellings``), and text that
+compresses like real text (``random_words``). The build also runs at other scales, and once
+with row groups cut every N rows (what content-defined row groups cost). Prints the tables,
+with what the real-like release's configs weigh (``bench_sizes.py``), and writes them to
+``benchmarks/RESULTS.md`` with the machine and its load, keeping that file's notes from
+"## Why the build's settings" on.
 
     python benchmarks/bench_build.py [--workdir /tmp/ca-bench] [--scales 0.25,0.5,1,2]
+        [--spellings ours,one_newline,...] [--repeat 3]
 
 Not a test: it takes several minutes and several GB of disk.
 """
@@ -24,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+import bench_sizes
+
 ROOT = Path(__file__).resolve().parent.parent
 FULL_SCALE = 90_256  # conversations in the real v1.1 file
 
@@ -35,6 +42,13 @@ columns = {c: pl.String for c in schema.raw_column_names()}
 pl.scan_csv(RAW, schema=columns).sink_parquet(WORK + "/floor.parquet", row_group_size=10_000)
 """,
     "build": """
+from builder.build import build
+build(RAW, RELEASE)
+""",
+    "build, row groups every N rows": """
+from community_alignment import schema
+for table in schema.table_names():
+    schema.table(table).pop("row_groups", None)
 from builder.build import build
 build(RAW, RELEASE)
 """,
@@ -90,27 +104,56 @@ def run_stage(name: str, raw: Path, release: Path, work: Path) -> dict:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"stage {name} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    report = release.parent / f"{release.name}.build" / "report.json"
+    if name.startswith("build") and report.is_file():
+        result["steps"] = json.loads(report.read_text())["seconds"]
+    return result
 
 
-REPEATED = {"floor", "build"}  # the two stages the target compares: noisy to a second
+REPEATED = {"floor", "build", "build, row groups every N rows"}  # noisy to a second
 
 
 def median_run(results: list[dict]) -> dict:
     return sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
 
 
-def raw_file(work: Path, scale: float, random_words: bool = False) -> Path:
+def raw_file(work: Path, scale: float, random_words: bool = False, spelling: str = "ours") -> Path:
+    """The generated raw file (made once): ``spelling`` is "ours" or changes to the responses
+    cells joined by "+" (names of ``builder.generate.RESPONSES_SPELLINGS``)."""
     conversations = round(FULL_SCALE * scale)
-    path = work / f"raw-{conversations}{'-random-words' if random_words else ''}.csv"
-    if not path.exists():
+    tail = ("-random-words" if random_words else "") + (
+        "" if spelling == "ours" else f"-{spelling}"
+    )
+    path = work / f"raw-{conversations}{tail}.csv"
+    if not path.exists() or path.stat().st_size == 0:
         print(f"generating {conversations:,} conversations -> {path}", flush=True)
         from builder.generate import GeneratorConfig, generate
 
-        generate(
-            path, GeneratorConfig(conversations=conversations, seed=0, random_words=random_words)
+        changes = () if spelling == "ours" else tuple(spelling.split("+"))
+        config = GeneratorConfig(
+            conversations=conversations,
+            seed=0,
+            random_words=random_words,
+            responses_spelling=changes,
         )
+        generate(path, config)
     return path
+
+
+def against_floor(raw: Path, release: Path, work: Path, repeat: int, stages=("build",)) -> dict:
+    """The floor and the stages on one raw file, in turns (so that a change in the machine's
+    load falls on both), ``repeat`` times each: every run, by stage."""
+    runs: dict[str, list[dict]] = {name: [] for name in ("floor", *stages)}
+    for _ in range(repeat):
+        for name in runs:
+            print(f"  {name} on {raw.name} ...", flush=True)
+            runs[name].append(run_stage(name, raw, release, work))
+    return runs
+
+
+def step_seconds(result: dict, prefix: str) -> float:
+    return next((v for k, v in result.get("steps", {}).items() if k.startswith(prefix)), 0.0)
 
 
 def zstd_ratio(data: bytes) -> float:
@@ -152,51 +195,80 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ca-bench"))
     parser.add_argument("--scales", default="0.25,0.5,1,2")
+    parser.add_argument(
+        "--spellings",
+        default="ours,one_newline,text_on_header+lower_header+reversed,crlf+trailing_spaces+one_newline",
+        help="responses-cell spellings built at full scale: ours, or changes joined by +",
+    )
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the floor and the build")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each floor and build")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
     full = raw_file(work, 1.0)
     release = work / "release"
     size_mb = full.stat().st_size / 2**20
 
-    rows = []
+    print(f"full scale, {full.name}:", flush=True)
+    # the build last in each turn: the stages after it read its release
+    main_runs = against_floor(
+        full, release, work, args.repeat, ("build, row groups every N rows", "build")
+    )
+    main_build = median_run(main_runs["build"])
+    rows = [
+        (name, median_run(main_runs[name]), main_runs[name])
+        for name in ("floor", "build", "build, row groups every N rows")
+    ]
     for stage in STAGES:
-        runs = args.repeat if stage in REPEATED else 1
-        print(f"running {stage} ({runs}x) ...", flush=True)
-        results = [run_stage(stage, full, release, work) for _ in range(runs)]
-        rows.append((stage, median_run(results), results))
+        if stage not in main_runs:
+            print(f"running {stage} ...", flush=True)
+            result = run_stage(stage, full, release, work)
+            rows.append((stage, result, [result]))
     floor = rows[0][1]["seconds"]
+
+    spellings = []  # (label, raw, floor, build) for every file built against its floor
+    files = [(s, raw_file(work, 1.0, spelling=s)) for s in args.spellings.split(",")]
+    varied = raw_file(work, 1.0, random_words=True)
+    for label, raw in [*files, ("ours, real-like text (random words)", varied)]:
+        if raw == full:
+            runs = {k: main_runs[k] for k in ("floor", "build")}
+        else:
+            print(f"{label}:", flush=True)
+            runs = against_floor(raw, work / "release-other", work, args.repeat)
+        spellings.append((label, raw, median_run(runs["floor"]), median_run(runs["build"])))
+        if raw == varied:
+            sizes = bench_sizes.report(work / "release-other", varied)
+    shutil.rmtree(work / "release-other", ignore_errors=True)
+    shutil.rmtree(work / "release-other.build", ignore_errors=True)
 
     scaling = []
     for scale in [float(s) for s in args.scales.split(",")]:
         raw = raw_file(work, scale)
-        print(f"build at {scale}x ...", flush=True)
-        result = run_stage("build", raw, work / f"release-{scale}", work)
+        if scale == 1.0:
+            result = main_build
+        else:
+            print(f"build at {scale}x ...", flush=True)
+            result = run_stage("build", raw, work / f"release-{scale}", work)
+            shutil.rmtree(work / f"release-{scale}", ignore_errors=True)
+            shutil.rmtree(work / f"release-{scale}.build", ignore_errors=True)
         scaling.append((scale, raw.stat().st_size / 2**20, result))
-        shutil.rmtree(work / f"release-{scale}", ignore_errors=True)
-        shutil.rmtree(work / f"release-{scale}.build", ignore_errors=True)
+    load_after = os.getloadavg()
 
-    # the generated candidates compress about 16x, real text about 3x: the same build on text
-    # whose words are drawn at random (GeneratorConfig.random_words), which compresses like it
-    varied = raw_file(work, 1.0, random_words=True)
-    real_like = []
-    for stage in ("floor", "build"):
-        print(f"{stage} on text that compresses like real text ...", flush=True)
-        real_like.append((stage, run_stage(stage, varied, work / "release-random-words", work)))
-    shutil.rmtree(work / "release-random-words", ignore_errors=True)
-    shutil.rmtree(work / "release-random-words.build", ignore_errors=True)
+    def loads(values: tuple[float, float, float]) -> str:
+        return ", ".join(f"{v:.1f}" for v in values)
 
     lines = [
         "# Benchmark results",
         "",
-        f"Machine: {machine()}.",
+        f"Machine: {machine()}. It was shared with other work: load average (1, 5, 15 min) "
+        f"{loads(load_before)} at the start, {loads(load_after)} at the end; medians and "
+        "ratios to a floor run in turns with the builds are what to compare.",
         f"Input: {FULL_SCALE:,} generated conversations, {size_mb:,.0f} MiB of raw CSV "
         f"(`benchmarks/bench_build.py`, {time.strftime('%Y-%m-%d')}).",
         "",
-        f"The floor and the build ran {args.repeat} times each; the table shows the run with "
+        f"Each floor and build ran {args.repeat} times, in turns; the table shows the run with "
         "the median time, and every run's seconds / peak MiB.",
         "",
         "| stage | seconds | x floor | peak memory (MiB) | runs |",
@@ -208,33 +280,51 @@ def main() -> int:
         + " |"
         for stage, r, runs in rows
     ]
-    lines += ["", "Build at other scales:", "", "| scale | raw MiB | seconds | peak memory (MiB) |",
-              "|---:|---:|---:|---:|"]  # fmt: skip
-    lines += [
-        f"| {scale}x | {mb:,.0f} | {r['seconds']:.2f} | {r['peak_mb']:,.0f} |"
-        for scale, mb, r in scaling
-    ]
-    varied_floor = real_like[0][1]["seconds"]
     (plain_file, plain_text), (varied_file, varied_text) = map(compressibility, (full, varied))
-    lines += ["", "The same scale, text that compresses like real text (about 3x; "
-              "`GeneratorConfig.random_words`). zstd shrinks the file's first 64 MiB "
-              f"{varied_file:.1f}x (the other file's: {plain_file:.1f}x) and its candidates' "
-              f"text {varied_text:.1f}x (the other's: {plain_text:.1f}x); a row holds its "
-              "candidates twice, in their columns and in the turn's responses cell.", "",
-              "| stage | raw MiB | seconds | x its floor | peak memory (MiB) |",
-              "|---|---:|---:|---:|---:|"]  # fmt: skip
+    lines += ["", "Every file against its own floor (medians of the runs in turns). The "
+              "spelling is that of the responses cells (`--responses-spelling` of the "
+              "generator; ours puts a blank line between blocks). The real-like text "
+              "compresses like real text: zstd shrinks its first 64 MiB "
+              f"{varied_file:.1f}x (the other files': {plain_file:.1f}x) and its candidates' "
+              f"text {varied_text:.1f}x (the others': {plain_text:.1f}x).", "",
+              "| file | raw MiB | floor s | build s | x its floor | build peak MiB "
+              "| stream step s | tables step s |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     lines += [
-        f"| {stage} | {varied.stat().st_size / 2**20:,.0f} | {r['seconds']:.2f} | "
-        f"{r['seconds'] / varied_floor:.1f} | {r['peak_mb']:,.0f} |"
-        for stage, r in real_like
+        f"| {label} | {raw.stat().st_size / 2**20:,.0f} | {f['seconds']:.2f} | "
+        f"{b['seconds']:.2f} | {b['seconds'] / f['seconds']:.1f} | {b['peak_mb']:,.0f} | "
+        f"{step_seconds(b, 'stream'):.2f} | {step_seconds(b, 'tables'):.2f} |"
+        for label, raw, f, b in spellings
     ]
-    steps = json.loads((work / "release.build" / "report.json").read_text())["seconds"]
-    lines += ["", "Where the full-scale build spends its time (its report's own clock):", "",
-              "| step | seconds |", "|---|---:|"]  # fmt: skip
-    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in steps.items()]
+    steps = sorted({k for _, _, r in scaling for k in r.get("steps", {})})
+    lines += ["", "The build at other scales (1x is the median run above), and each step's "
+              "time (the build report's own clock) with its multiple of the time at 1x:", "",
+              "| scale | raw MiB | seconds (x 1x) | peak memory (MiB) | "
+              + " | ".join(s.split(":")[0] for s in steps) + " |",
+              "|---:|---:|---:|---:|" + "---:|" * len(steps)]  # fmt: skip
+
+    def times(seconds: float, at_one: float) -> str:
+        return f"{seconds:.2f} ({seconds / at_one:.2f}x)" if at_one else f"{seconds:.2f}"
+
+    for scale, mb, r in scaling:
+        cells = [times(r["steps"].get(s, 0), main_build["steps"].get(s, 0)) for s in steps]
+        lines.append(
+            f"| {scale}x | {mb:,.0f} | {times(r['seconds'], main_build['seconds'])} | "
+            f"{r['peak_mb']:,.0f} | " + " | ".join(cells) + " |"
+        )
+    lines += ["", "Where the full-scale build spends its time (its report's own clock, the "
+              "median run):", "", "| step | seconds |", "|---|---:|"]  # fmt: skip
+    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in main_build["steps"].items()]
+    lines += ["", "## What a user downloads", "", "The release built from the real-like text "
+              "(`benchmarks/bench_sizes.py`):", "", *sizes]  # fmt: skip
     text = "\n".join(lines) + "\n"
     print(text)
-    args.results.write_text(text, encoding="utf-8")
+    kept = ""
+    if args.results.exists():
+        old = args.results.read_text(encoding="utf-8")
+        marker = "## Why the build's settings"
+        kept = old[old.index(marker) :] if marker in old else ""
+    args.results.write_text(text + ("\n" + kept if kept else ""), encoding="utf-8")
     return 0
 
 

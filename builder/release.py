@@ -4,9 +4,10 @@ Parquet is written with pyarrow: the table's Arrow schema from ``schema/`` (whic
 ``datasets`` features), zstd, a page index, min/max statistics for every column but free
 text, and row groups small enough for the dataset viewer.
 
-Content-defined chunking is off: with row groups cut every N rows, a rebuild after a few raw
-records were removed changes most pages anyway, so it saved little upload for its cost
-(``benchmarks/bench_dedup.py`` measures it; ``benchmarks/RESULTS.md`` has the figures).
+Row groups end where a hash of the conversation id says (``row_groups`` in
+``schema/release.yaml``), not every N rows, so that a rebuild after a few raw records were
+removed leaves the other row groups' bytes as they were; ``benchmarks/bench_dedup.py``
+measures what a rebuild shares with the build before it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from community_alignment import contract, schema
@@ -52,7 +54,8 @@ class ShardWriter:
         spec = schema.table(table)
         self.root, self.table, self.language, self.country = root, table, language, country
         self.total_rows, self.per_shard = total_rows, spec["rows_per_shard"]
-        self.row_group = spec["rows_per_row_group"]
+        self.row_group = spec["rows_per_row_group"]  # at most
+        self.cut = spec.get("row_groups")  # where they end, if not every row_group rows
         self.count = max(1, math.ceil(total_rows / self.per_shard))
         self.folder = root / contract.table_folder(table, language)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,9 @@ class ShardWriter:
         self.statistics = schema.statistics_columns(table)
         self.shards: list[Shard] = []
         self._writer: pq.ParquetWriter | None = None
-        self._pending: pa.Table | None = None  # fewer rows than a row group, not yet written
+        self._pending: pa.Table | None = None  # rows whose row group's end is not known yet
+        self._pending_starts: list[int] = []  # where a row group may start among them
+        self._last_id = None  # the cut key's value on the last row seen
         self._written = 0
 
     OPTIONS = {"compression": "zstd", "write_page_index": True}  # pyarrow's ParquetWriter's
@@ -84,44 +89,73 @@ class ShardWriter:
 
     def write(self, frame: pl.DataFrame | pa.Table) -> None:
         """Append the frame's rows (a polars frame, or an Arrow table in the table's schema).
-        Row groups are cut every ``rows_per_row_group`` rows of the part whatever the frames'
-        sizes (the rest waits for the next frame), so a file's layout does not depend on how
-        the build sliced its work."""
+        A row group ends where :meth:`_cut` says, whatever the frames' sizes (rows wait for
+        the next frame until it is known where their row group ends), so a file's layout does
+        not depend on how the build sliced its work."""
         arrow = frame if isinstance(frame, pa.Table) else frame.to_arrow()
         arrow = arrow.cast(self.arrow_schema)
-        # one chunk per row group: the writer cuts pages where chunks end
-        if any(column.num_chunks > 1 for column in arrow.columns):
-            arrow = arrow.combine_chunks()
+        starts = self._candidates(arrow)
         if self._pending is not None:
-            need = self.row_group - self._pending.num_rows
-            head = pa.concat_tables([self._pending, arrow.slice(0, need)]).combine_chunks()
-            self._pending, arrow = None, arrow.slice(need)
-            if head.num_rows < self.row_group:
-                self._pending = head
-                return
-            self._append(head)
-        offset = 0
-        while offset < arrow.num_rows:
-            room = self.per_shard - self._written
-            whole = min(room, (arrow.num_rows - offset) // self.row_group * self.row_group)
-            if whole == 0:  # less than a row group left: it waits
-                self._pending = arrow.slice(offset)
-                return
-            self._append(arrow.slice(offset, whole))
-            offset += whole
+            starts = [self._pending.num_rows + s for s in starts]
+            arrow = pa.concat_tables([self._pending, arrow])
+        starts = [*self._pending_starts, *starts]
+        self._pending, self._pending_starts = None, []
+        done = 0
+        while (end := self._cut(starts, done, arrow.num_rows)) is not None:
+            self._append(arrow.slice(done, end - done))
+            done = end
+        if done < arrow.num_rows:
+            self._pending = arrow.slice(done)
+            self._pending_starts = [s - done for s in starts if s > done]
+
+    def _candidates(self, arrow: pa.Table) -> list[int]:
+        """Rows of the frame where a row group may start: the first row of a conversation whose
+        id's sha256 is 0 modulo the table's ``row_groups.one_in``. Their stable hash decides,
+        not their position, so that removing a few rows moves no other row group's bounds."""
+        if self.cut is None or arrow.num_rows == 0:
+            return []
+        ids = arrow.column(self.cut["key"])
+        previous = pa.chunked_array([[self._last_id], ids.slice(0, len(ids) - 1)], ids.type)
+        rows = pc.indices_nonzero(pc.fill_null(pc.not_equal(ids, previous), True))
+        self._last_id = ids[-1].as_py()
+        firsts = ids.take(rows).to_pylist()
+        return [
+            row
+            for row, key in zip(rows.to_pylist(), firsts, strict=True)
+            if row_group_starts_at(key, self.cut["one_in"])
+        ]
+
+    def _cut(self, starts: list[int], begin: int, available: int) -> int | None:
+        """Where the row group that begins at row ``begin`` of the buffer ends, or None if the
+        ``available`` rows cannot tell yet: at the first candidate start at least ``min_rows``
+        after its beginning, but never more than ``rows_per_row_group`` rows on nor across a
+        shard's end."""
+        longest = min(self.row_group, self.per_shard - self._written)
+        if self.cut is not None:
+            after = [s for s in starts if s >= begin + self.cut["min_rows"]]
+            if after and after[0] - begin <= longest:
+                return after[0]
+        # a candidate yet to come would start at ``available`` or later: no sooner than this
+        return begin + longest if available - begin >= longest else None
 
     def _append(self, arrow: pa.Table) -> None:
         if self._writer is None:
             self._writer = self._open()
-        self._writer.write_table(arrow, row_group_size=self.row_group)
+        # one chunk per row group: the writer cuts pages where chunks end
+        if any(column.num_chunks > 1 for column in arrow.columns):
+            arrow = arrow.combine_chunks()
+        self._writer.write_table(arrow, row_group_size=arrow.num_rows)
         self._written += arrow.num_rows
         if self._written == self.per_shard:
             self._close_shard()
 
     def close(self) -> list[Shard]:
-        if self._pending is not None:
-            self._append(self._pending)
-            self._pending = None
+        while self._pending is not None:  # the rest, as the part's last row groups
+            rest, self._pending = self._pending, None
+            longest = min(self.row_group, self.per_shard - self._written)
+            self._append(rest.slice(0, longest))
+            if rest.num_rows > longest:
+                self._pending = rest.slice(longest)
         if self._writer is not None or not self.shards:
             if self._writer is None:  # an empty part still gets its one (empty) file
                 self._writer = self._open()
@@ -133,6 +167,12 @@ class ShardWriter:
                 f"{len(self.shards)} shards, expected {self.total_rows} in {self.count}"
             )
         return self.shards
+
+
+def row_group_starts_at(key: str, one_in: int) -> bool:
+    """Whether a content-defined row group may start at the first row of ``key``: its
+    sha256's first 15 hex digits, as a number, are 0 modulo ``one_in``."""
+    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16) % one_in == 0
 
 
 def write_shards(

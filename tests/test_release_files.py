@@ -93,3 +93,66 @@ def test_a_swap_killed_between_its_renames_is_undone_by_the_next_build(tmp_path)
     assert restored == "old"
     assert sorted(p.name for p in final.iterdir()) == ["b.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["release"]
+
+
+def conversations(ids: list[int]) -> pl.DataFrame:
+    """Comparisons-like rows: conversation ``n`` has ``n % 3 + 1`` rows."""
+    rows = [(str(n), turn) for n in ids for turn in range(1, n % 3 + 2)]
+    return pl.DataFrame({"conversation_id": [c for c, _ in rows], "turn": [t for _, t in rows]})
+
+
+@pytest.fixture
+def content_defined(monkeypatch):
+    """Conversations written with row groups of 3 to 12 rows, cut where the ids' hashes say
+    (one in 4), in the two columns of :func:`conversations`."""
+    spec = schema.table("conversations")
+    monkeypatch.setitem(spec, "rows_per_row_group", 12)
+    monkeypatch.setitem(spec, "row_groups", {"key": "conversation_id", "one_in": 4, "min_rows": 3})
+    monkeypatch.setattr(schema, "arrow_schema", lambda name: conversations([1]).to_arrow().schema)
+    monkeypatch.setattr(schema, "statistics_columns", lambda name: ["conversation_id", "turn"])
+
+
+def hash_says(conversation_id: str, one_in: int) -> bool:
+    digest = hashlib.sha256(conversation_id.encode()).hexdigest()
+    return int(digest[:15], 16) % one_in == 0
+
+
+def row_groups(path) -> list[pl.DataFrame]:
+    parquet = pq.ParquetFile(path)
+    return [pl.from_arrow(parquet.read_row_group(i)) for i in range(parquet.num_row_groups)]
+
+
+def test_row_groups_end_where_the_conversation_ids_say(tmp_path, content_defined):
+    ids = list(range(1000, 1400))
+    [shard] = release.write_shards(tmp_path, conversations(ids), "conversations", "en", "fr")
+    groups = row_groups(tmp_path / shard.path)
+    assert all(3 <= g.height <= 12 for g in groups[:-1]) and groups[-1].height <= 12
+    bounds = [g["conversation_id"][0] for g in groups[1:]]
+    # most groups start at a conversation whose hash says, the rest where they grew too long
+    chosen = [c for c in bounds if hash_says(c, 4)]
+    assert len(chosen) > len(bounds) / 2, (len(chosen), len(bounds))
+    # a conversation is split only where its row group reached the longest allowed
+    split = [
+        a.height
+        for a, b in zip(groups, groups[1:], strict=False)
+        if a["conversation_id"][-1] == b["conversation_id"][0]
+    ]
+    assert len(groups) > 20 and set(split) <= {12}, split
+
+
+def test_removing_a_few_conversations_leaves_the_other_row_groups_as_they_were(
+    tmp_path, content_defined
+):
+    ids = list(range(1000, 1400))
+    fewer = [n for n in ids if n not in (1010, 1011, 1200)]
+    [a] = release.write_shards(tmp_path / "a", conversations(ids), "conversations", "en", "fr")
+    frames = [conversations(fewer[i : i + 7]) for i in range(0, len(fewer), 7)]
+    total = sum(f.height for f in frames)
+    [b] = release.write_shards(
+        tmp_path / "b", frames, "conversations", "en", "fr", total_rows=total
+    )
+    before = {tuple(g.rows()) for g in row_groups(tmp_path / "a" / a.path)}
+    after = [tuple(g.rows()) for g in row_groups(tmp_path / "b" / b.path)]
+    changed = [g for g in after if g not in before]
+    assert 0 < len(changed) <= 4, len(changed)  # the groups the three were in, and the next
+    assert len(after) > 20
