@@ -176,8 +176,9 @@ def _write_tables_in(
             "messages": tables.message_count(released),
             "prompts": units.height,
         }
+        keys = release.RowGroupKeys()  # each conversation's hash taken once, for every table
         writers = {
-            name: release.ShardWriter(root, name, language, country, size)
+            name: release.ShardWriter(root, name, language, country, size, keys)
             for name, size in sizes.items() if size
         }  # fmt: skip
         for bucket in buckets(files, released, work / BUCKETS / folder.name, config):

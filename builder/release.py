@@ -24,7 +24,6 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from community_alignment import contract, schema
@@ -49,13 +48,20 @@ class ShardWriter:
     given first, and checked at the end; only the frame being written is in memory."""
 
     def __init__(
-        self, root: Path, table: str, language: str | None, country: str, total_rows: int
+        self,
+        root: Path,
+        table: str,
+        language: str | None,
+        country: str,
+        total_rows: int,
+        keys: RowGroupKeys | None = None,
     ) -> None:
         spec = schema.table(table)
         self.root, self.table, self.language, self.country = root, table, language, country
         self.total_rows, self.per_shard = total_rows, spec["rows_per_shard"]
         self.row_group = spec["rows_per_row_group"]  # at most
         self.cut = spec.get("row_groups")  # where they end, if not every row_group rows
+        self.keys = keys or RowGroupKeys()  # the cut key's hashes, maybe shared with other tables
         self.count = max(1, math.ceil(total_rows / self.per_shard))
         self.folder = root / contract.table_folder(table, language)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -114,16 +120,11 @@ class ShardWriter:
         not their position, so that removing a few rows moves no other row group's bounds."""
         if self.cut is None or arrow.num_rows == 0:
             return []
-        ids = arrow.column(self.cut["key"])
-        previous = pa.chunked_array([[self._last_id], ids.slice(0, len(ids) - 1)], ids.type)
-        rows = pc.indices_nonzero(pc.fill_null(pc.not_equal(ids, previous), True))
-        self._last_id = ids[-1].as_py()
-        firsts = ids.take(rows).to_pylist()
-        return [
-            row
-            for row, key in zip(rows.to_pylist(), firsts, strict=True)
-            if row_group_starts_at(key, self.cut["one_in"])
-        ]
+        ids = pl.Series(arrow.column(self.cut["key"]))
+        rows = ids.ne_missing(ids.shift(1, fill_value=self._last_id)).arg_true()
+        self._last_id = ids[-1]
+        starts = self.keys.starts(ids.gather(rows).to_list(), self.cut["one_in"])
+        return [row for row, start in zip(rows.to_list(), starts, strict=True) if start]
 
     def _cut(self, starts: list[int], begin: int, available: int) -> int | None:
         """Where the row group that begins at row ``begin`` of the buffer ends, or None if the
@@ -172,7 +173,30 @@ class ShardWriter:
 def row_group_starts_at(key: str, one_in: int) -> bool:
     """Whether a content-defined row group may start at the first row of ``key``: its
     sha256's first 15 hex digits, as a number, are 0 modulo ``one_in``."""
-    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16) % one_in == 0
+    return key_hash(key) % one_in == 0
+
+
+def key_hash(key: str) -> int:
+    return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
+
+
+class RowGroupKeys:
+    """The cut key's hashes (:func:`key_hash`), each taken once: the tables of one part share
+    one, since each of them cuts its row groups at the same conversations' first rows."""
+
+    def __init__(self) -> None:
+        self._hashes: dict[str, int] = {}
+
+    def starts(self, keys: list[str], one_in: int) -> list[bool]:
+        """:func:`row_group_starts_at` of each key."""
+        hashes = self._hashes
+        found = []
+        for key in keys:
+            value = hashes.get(key)
+            if value is None:
+                value = hashes[key] = key_hash(key)
+            found.append(value % one_in == 0)
+        return found
 
 
 def write_shards(

@@ -156,3 +156,10 @@ def test_removing_a_few_conversations_leaves_the_other_row_groups_as_they_were(
     changed = [g for g in after if g not in before]
     assert 0 < len(changed) <= 4, len(changed)  # the groups the three were in, and the next
     assert len(after) > 20
+
+
+def test_shared_row_group_keys_say_what_each_hash_says():
+    keys = release.RowGroupKeys()
+    ids = [str(n) for n in range(500)] + ["é", "", "1"]  # a repeated one comes from the cache
+    for one_in in (4, 65, 4):
+        assert keys.starts(ids, one_in) == [hash_says(c, one_in) for c in ids]
