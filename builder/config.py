@@ -23,6 +23,8 @@ class BuildConfig:
     # text of the turns made into tables at a time (their contexts and the pairs' repeats
     # come on top)
     slice_bytes: int = 10 << 20
+    # threads that make and write the tables of each slice (each table in one of them)
+    table_lanes: int = 3
     # slices queued for the writer lanes beyond the one being made
     slices_in_flight: int = 1
     # text of a part's turns read at a time: a larger part is first split into buckets of

@@ -24,8 +24,10 @@ from builder.progress import show
 from builder.stream import MISSING
 
 BUCKETS = "_buckets"  # the work folder's folder of buckets
-# each written in a thread of its own
-TABLE_LANES = ("comparisons", "pairs", "unpaired", "conversations", "messages", "prompts")
+# the tables made of each slice, the costliest first (``benchmarks/RESULTS.md``): table i is
+# made and written in lane i modulo the number of lanes, so a table is always written in order
+# and the lanes' loads are about even
+TABLE_LANES = ("unpaired", "pairs", "comparisons", "conversations", "prompts", "messages")
 
 
 def _wait(jobs: list[Future]) -> None:
@@ -37,12 +39,13 @@ def _wait(jobs: list[Future]) -> None:
 def write_tables(root: Path, work: Path, decisions: decide.Decisions, config: BuildConfig) -> dict:
     """The release tables of every part (language and country) of the work files, written as
     shards under ``root``; returns the shards, the turns' quarantine entries and the counts."""
-    lanes = {name: ThreadPoolExecutor(max_workers=1) for name in TABLE_LANES}
+    threads = [ThreadPoolExecutor(max_workers=1) for _ in range(config.table_lanes)]
+    lanes = {name: threads[i % len(threads)] for i, name in enumerate(TABLE_LANES)}
     try:
         return _write_tables_in(root, work, decisions, lanes, config)
     finally:
-        for lane in lanes.values():
-            lane.shutdown(cancel_futures=True)
+        for thread in threads:
+            thread.shutdown(cancel_futures=True)
 
 
 def parts(work: Path) -> list[Path]:
@@ -78,12 +81,16 @@ def buckets(
         yield _Bucket(0, released.height, lambda: pl.read_parquet(files))
         return
     number = np.repeat(np.arange(len(bounds), dtype=np.int32), [n for _, n in bounds])
-    bucket_of = released.select("raw_row", bucket=number).unique("raw_row", keep="first")
+    # each raw row's bucket, looked up by its number (a join would build a table of the part's
+    # rows for every work file: a cost that grows with the square of the data); -1: not released
+    raw_rows = released["raw_row"].to_numpy()
+    bucket_of = np.full(int(raw_rows.max()) + 2, -1, dtype=np.int32)
+    bucket_of[raw_rows[::-1]] = number[::-1]  # a raw row's first turn says, as in the index
 
     def split(file: Path) -> list[tuple[int, pa.Table]]:
-        rows = pl.read_parquet(file).join(
-            bucket_of, on="raw_row", how="inner", maintain_order="left"
-        )
+        rows = pl.read_parquet(file)
+        found = np.minimum(rows["raw_row"].to_numpy(), len(bucket_of) - 1)  # the last is -1
+        rows = rows.with_columns(bucket=pl.Series(bucket_of[found])).filter(pl.col("bucket") >= 0)
         pieces = rows.partition_by("bucket", as_dict=True, include_key=False)
         # to Arrow's plain strings: a piece keeps only its own text (polars' views would
         # point into the whole file's)
@@ -204,13 +211,15 @@ def _write_tables_in(
             ):
                 turns = tables.with_annotators(part.slice(offset, length), decisions.annotators)
                 comparisons = tables.comparisons(turns)  # pairs are made from them as written
+                begin = bucket.offset + offset  # the slice's first row in the part's index
+                mine = tables.units_within(units, begin, begin + length)
                 makers = {
                     "comparisons": lambda comparisons=comparisons: comparisons,
                     "pairs": lambda comparisons=comparisons: tables.pairs(comparisons),
                     "unpaired": lambda comparisons=comparisons: tables.unpaired(comparisons),
                     "conversations": lambda turns=turns: tables.conversations(turns),
                     "messages": lambda turns=turns: tables.messages(turns),
-                    "prompts": lambda comparisons=comparisons, units=units: tables.prompts(
+                    "prompts": lambda comparisons=comparisons, units=mine: tables.prompts(
                         comparisons, units
                     ),
                 }
@@ -220,7 +229,7 @@ def _write_tables_in(
                 ])  # fmt: skip
                 while len(in_flight) > config.slices_in_flight:
                     _wait(in_flight.popleft())
-            del part, turns, comparisons, makers
+            del part, turns, comparisons, makers, mine
         # each lane closes its table's last shard (and takes its checksum) after its writes
         closed[folder.name] = [
             lanes[name].submit(writers[name].close) for name in sizes if name in writers

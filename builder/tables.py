@@ -422,14 +422,15 @@ def unit_picks(released: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
 def first_units(
     index: pl.DataFrame, picks: pl.DataFrame, language: str, country: str
 ) -> pl.DataFrame:
-    """The comparison ids of a part's first complete-context comparison on each unit (in the
-    order of its index, see :func:`released_turns`), with the unit's picks from
-    :func:`unit_picks`: the comparisons that :func:`prompts` makes a row of."""
+    """The comparison ids of a part's first complete-context comparison on each unit, with
+    their row in the part's index (``index_row``, see :func:`released_turns`; in order) and the
+    unit's picks from :func:`unit_picks`: the comparisons that :func:`prompts` makes a row of."""
     complete = pl.col("is_comparison") & pl.col("context_complete")
     firsts = (
-        index.filter(complete)
+        index.with_row_index("index_row")
+        .filter(complete)
         .unique("item_id", keep="first", maintain_order=True)
-        .select("item_id", contract.id_expr("comparison_id"))
+        .select("index_row", "item_id", contract.id_expr("comparison_id"))
     )
     unit = picks.filter((pl.col("language") == language) & (pl.col("country") == country))
     return firsts.join(
@@ -438,6 +439,20 @@ def first_units(
         how="left",
         maintain_order="left",
     ).drop("item_id", "country")
+
+
+def units_within(units: pl.DataFrame, begin: int, end: int) -> pl.DataFrame:
+    """The rows of :func:`first_units` whose comparison is at rows ``begin`` up to ``end`` of
+    the part's index: a slice of them, found by halving (they are in index order), so that
+    :func:`prompts` joins a slice's comparisons with its own units, not the part's.
+
+    >>> units = pl.DataFrame({"index_row": [1, 4, 5, 9]})
+    >>> units_within(units, 4, 9)["index_row"].to_list()
+    [4, 5]
+    """
+    rows = units["index_row"]
+    first = rows.search_sorted(begin, side="left")
+    return units.slice(first, rows.search_sorted(end, side="left") - first)
 
 
 def prompts(comparisons: pa.Table, units: pl.DataFrame) -> pa.Table:

@@ -119,11 +119,12 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
     manifests = []
     # a few conversations at a time, or a part at once; a part read whole, or split into
     # buckets of a few conversations (so read from the buckets' files), from one work file
-    # per part or from many (the CSV cleaned in small frames)
-    for slice_bytes, bucket_bytes, frame_bytes in (
-        (2_000, 128 << 20, 32 << 20),
-        (64 << 20, 128 << 20, 32 << 20),
-        (2_000, 20_000, 100_000),
+    # per part or from many (the CSV cleaned in small frames), the tables made in one thread,
+    # in one a table or in two
+    for slice_bytes, bucket_bytes, frame_bytes, lanes in (
+        (2_000, 128 << 20, 32 << 20, 1),
+        (64 << 20, 128 << 20, 32 << 20, 6),
+        (2_000, 20_000, 100_000, 2),
     ):
         out = tmp_path / f"release-{slice_bytes}-{bucket_bytes}"
         read_work.clear()
@@ -132,6 +133,7 @@ def test_release_files_do_not_depend_on_how_the_build_slices_its_work(tmp_path, 
             slice_bytes=slice_bytes,
             bucket_bytes=bucket_bytes,
             frame_bytes=frame_bytes,
+            table_lanes=lanes,
         )
         build(raw, out, config=settings)
         if frame_bytes < 1 << 20:
