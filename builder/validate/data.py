@@ -293,6 +293,9 @@ def _unique_ids(release: Release):
     """
     for table in schema.table_names():
         for name in unique_fields(table):
+            # the ids alone first: where a repeat is found is looked up only if there is one
+            if not release.scan(table).select(pl.col(name).is_duplicated().any()).collect().item():
+                continue
             frame = release.frame(table, name)
             repeated = (
                 frame.filter(pl.col(name).is_duplicated())
