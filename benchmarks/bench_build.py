@@ -89,8 +89,9 @@ sys.path.insert(0, ROOT)
 start = time.perf_counter()
 {body}
 seconds = time.perf_counter() - start
-print(json.dumps({{"seconds": seconds,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({{"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+                  "peak_mb": usage.ru_maxrss / 1024}}))
 """
 
 
@@ -107,7 +108,8 @@ def run_stage(name: str, raw: Path, release: Path, work: Path) -> dict:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     report = release.parent / f"{release.name}.build" / "report.json"
     if name.startswith("build") and report.is_file():
-        result["steps"] = json.loads(report.read_text())["seconds"]
+        made = json.loads(report.read_text())
+        result["steps"], result["cpu_steps"] = made["seconds"], made.get("cpu_seconds", {})
     return result
 
 
@@ -271,11 +273,12 @@ def main() -> int:
         f"Each floor and build ran {args.repeat} times, in turns; the table shows the run with "
         "the median time, and every run's seconds / peak MiB.",
         "",
-        "| stage | seconds | x floor | peak memory (MiB) | runs |",
-        "|---|---:|---:|---:|---|",
+        "| stage | seconds | x floor | CPU seconds | peak memory (MiB) | runs |",
+        "|---|---:|---:|---:|---:|---|",
     ]
     lines += [
-        f"| {stage} | {r['seconds']:.2f} | {r['seconds'] / floor:.1f} | {r['peak_mb']:,.0f} | "
+        f"| {stage} | {r['seconds']:.2f} | {r['seconds'] / floor:.1f} | {r['cpu']:.1f} | "
+        f"{r['peak_mb']:,.0f} | "
         + ", ".join(f"{x['seconds']:.2f} s / {x['peak_mb']:,.0f}" for x in runs)
         + " |"
         for stage, r, runs in rows
@@ -312,9 +315,14 @@ def main() -> int:
             f"| {scale}x | {mb:,.0f} | {times(r['seconds'], main_build['seconds'])} | "
             f"{r['peak_mb']:,.0f} | " + " | ".join(cells) + " |"
         )
-    lines += ["", "Where the full-scale build spends its time (its report's own clock, the "
-              "median run):", "", "| step | seconds |", "|---|---:|"]  # fmt: skip
-    lines += [f"| {step} | {seconds:.2f} |" for step, seconds in main_build["steps"].items()]
+    lines += ["", "Where the full-scale build spends its time (its report's own clocks, the "
+              "median run; CPU seconds add up every thread's, on "
+              f"{os.cpu_count()} cores):", "",
+              "| step | seconds | CPU seconds |", "|---|---:|---:|"]  # fmt: skip
+    lines += [
+        f"| {step} | {seconds:.2f} | {main_build['cpu_steps'].get(step, 0):.2f} |"
+        for step, seconds in main_build["steps"].items()
+    ]
     lines += ["", "## What a user downloads", "", "The release built from the real-like text "
               "(`benchmarks/bench_sizes.py`):", "", *sizes]  # fmt: skip
     text = "\n".join(lines) + "\n"

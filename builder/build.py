@@ -30,16 +30,19 @@ class BuildResult:
 
 
 class _Clock:
-    """Wall time of each step of a build, for the report (where a build spends its time)."""
+    """Wall time of each step of a build, and the CPU time its threads spent in it, for the
+    report (where a build spends its time, and how busy it kept the cores)."""
 
     def __init__(self) -> None:
         self.laps: dict[str, float] = {}
-        self._last = time.perf_counter()
+        self.cpu: dict[str, float] = {}
+        self._last, self._last_cpu = time.perf_counter(), time.process_time()
 
     def lap(self, step: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.laps[step] = round(now - self._last, 3)
-        self._last = now
+        self.cpu[step] = round(cpu - self._last_cpu, 3)
+        self._last, self._last_cpu = now, cpu
 
 
 def default_report_dir(out: Path) -> Path:
@@ -107,5 +110,6 @@ def build(
         )
         clock.lap("manifest: checksums")
         made["seconds"] = clock.laps  # in the report beside the release, never in it
+        made["cpu_seconds"] = clock.cpu
         report.write(report_root, made, set_aside)
     return BuildResult(release=out, report_dir=report_dir, report=made)

@@ -149,8 +149,14 @@ def render_report(report: dict) -> str:
         "",
     ]
     if "seconds" in report:
-        lines += ["## Where the time went", "", "| step | seconds |", "|---|---:|"]
-        lines += [f"| {step} | {seconds:.2f} |" for step, seconds in report["seconds"].items()]
+        cpu = report.get("cpu_seconds", {})
+        lines += ["## Where the time went", "", "CPU seconds add up every thread's.", "",
+                  "| step | seconds | CPU seconds |", "|---|---:|---:|"]  # fmt: skip
+        lines += [
+            f"| {step} | {seconds:.2f} | {cpu[step]:.2f} |" if step in cpu else
+            f"| {step} | {seconds:.2f} | |"
+            for step, seconds in report["seconds"].items()
+        ]  # fmt: skip
         lines += [""]
     lines += ["## Books", "", "| count | value |", "|---|---:|"]
     lines += [f"| {k.replace('_', ' ')} | {v:,} |" for k, v in report["books"].items()]

@@ -32,7 +32,14 @@ def test_build_with_the_expected_sha256_and_a_report_folder_of_ones_choice(
     argv = ["build", "--source", str(raw_file), "--out", str(out), "--sha256", digest,
             "--report-dir", str(reports)]  # fmt: skip
     assert builder_main(argv) == 0
-    assert json.loads((reports / "report.json").read_text())["source"]["sha256"] == digest
+    report = json.loads((reports / "report.json").read_text())
+    assert report["source"]["sha256"] == digest
+    # each step's wall time and its threads' CPU time, side by side in report.md
+    assert list(report["cpu_seconds"]) == list(report["seconds"])
+    assert all(seconds >= 0 for seconds in report["cpu_seconds"].values())
+    stream = next(step for step in report["seconds"] if step.startswith("stream"))
+    row = f"| {stream} | {report['seconds'][stream]:.2f} | {report['cpu_seconds'][stream]:.2f} |"
+    assert row in (reports / "report.md").read_text(encoding="utf-8")
     assert (reports / "quarantine.parquet").is_file()
     assert not (tmp_path / "release.build").exists()
     assert f"report and quarantine: {reports}" in capsys.readouterr().out
