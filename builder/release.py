@@ -170,13 +170,9 @@ class ShardWriter:
         return self.shards
 
 
-def row_group_starts_at(key: str, one_in: int) -> bool:
-    """Whether a content-defined row group may start at the first row of ``key``: its
-    sha256's first 15 hex digits, as a number, are 0 modulo ``one_in``."""
-    return key_hash(key) % one_in == 0
-
-
 def key_hash(key: str) -> int:
+    """A cut key's hash: its sha256's first 15 hex digits, as a number. A content-defined row
+    group may start at the first row of ``key`` where this is 0 modulo ``one_in``."""
     return int(hashlib.sha256(key.encode()).hexdigest()[:15], 16)
 
 
@@ -188,7 +184,7 @@ class RowGroupKeys:
         self._hashes: dict[str, int] = {}
 
     def starts(self, keys: list[str], one_in: int) -> list[bool]:
-        """:func:`row_group_starts_at` of each key."""
+        """Per key, whether a row group may start at its first row (:func:`key_hash`)."""
         hashes = self._hashes
         found = []
         for key in keys:
